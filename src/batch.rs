@@ -1,0 +1,1 @@
+//! Features -> padded tensors for one batch of documents.

@@ -1,0 +1,22 @@
+//! # atlop
+//!
+//! Document-level relation extraction with Adaptive Thresholding and Localized cOntext Pooling
+//! (Zhou et al., AAAI 2021), in pure Rust on burn.
+//!
+//! Data flows one way, and the modules follow it:
+//! [`data`] (documents) -> [`features`] (word pieces, markers, pairs) -> [`batch`] (tensors) ->
+//! [`encoder`] (BERT / RoBERTa, two windows for long inputs) -> [`model`] (pooling, localized
+//! context, group bilinear, losses) -> [`decision`] (thresholding strategies) ->
+//! [`evaluation`] (official metrics).
+
+pub mod backend;
+pub mod batch;
+pub mod data;
+pub mod decision;
+pub mod encoder;
+pub mod error;
+pub mod evaluation;
+pub mod features;
+pub mod model;
+
+pub use error::{AtlopError, DocRef, Result};
