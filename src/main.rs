@@ -1,1 +1,17 @@
-fn main() {}
+//! The `atlop` command line: a thin edge over the library. Errors become one readable message and
+//! a non-zero exit status.
+
+use clap::Parser;
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
