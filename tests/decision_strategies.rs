@@ -74,7 +74,10 @@ fn adaptive_reproduces_the_reference_top4_prediction() {
     let scores = ScoreMatrix::new(shape[0], shape[1], logits).unwrap();
     let decided = adaptive::decide(&scores, 4).unwrap();
     let got: Vec<f32> = decided.to_multi_hot(shape[1]).concat();
-    assert_eq!(got, expected, "adaptive decisions differ from adaptive_pred_top4");
+    assert_eq!(
+        got, expected,
+        "adaptive decisions differ from adaptive_pred_top4"
+    );
     eprintln!(
         "fixture: {} pairs, {} relations predicted",
         decided.len(),
@@ -128,9 +131,11 @@ fn per_class_is_never_below_global_on_dev() {
                     global_score.f1
                 );
                 // The reported dev score is what the thresholds really give.
-                let applied =
-                    micro_f1(&per_class::decide(&dev, &fit.thresholds, top_k).unwrap(), &gold)
-                        .unwrap();
+                let applied = micro_f1(
+                    &per_class::decide(&dev, &fit.thresholds, top_k).unwrap(),
+                    &gold,
+                )
+                .unwrap();
                 assert_eq!(applied, fit.dev);
                 assert!(fit.sweeps <= search.max_sweeps);
             }
