@@ -7,66 +7,15 @@
 //! the hard-coded `dev.json` / `train_annotated.json`, and facts are keyed by document index
 //! (titles are unique in DocRED, so this is the same key as its `title`).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use super::prediction::Prediction;
+use super::train_facts::TrainFacts;
 use crate::data::{Dataset, Document};
 use crate::decision::{harmonic_mean, MicroF1};
 use crate::error::{AtlopError, DocRef, Result};
-
-/// The (head mention name, tail mention name, relation) triples of a training file, for Ign F1:
-/// a correct prediction whose entities' names already appear with that relation in training
-/// could have been memorised, so Ign F1 leaves it out.
-#[derive(Debug, Clone, Default)]
-pub struct TrainFacts {
-    facts: HashSet<(String, String, usize)>,
-}
-
-impl TrainFacts {
-    /// Every mention-name pair of every labelled fact of `train` (the official
-    /// `gen_train_facts`): pass whichever file the run trained on.
-    pub fn from_dataset(train: &Dataset) -> Self {
-        let mut facts = HashSet::new();
-        for doc in &train.documents {
-            for fact in doc.facts.iter().flatten() {
-                let (Some(h), Some(t)) = (doc.entities.get(fact.head), doc.entities.get(fact.tail))
-                else {
-                    continue;
-                };
-                for hm in &h.mentions {
-                    for tm in &t.mentions {
-                        facts.insert((hm.name.clone(), tm.name.clone(), fact.relation));
-                    }
-                }
-            }
-        }
-        TrainFacts { facts }
-    }
-
-    pub fn len(&self) -> usize {
-        self.facts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.facts.is_empty()
-    }
-
-    /// Whether any mention name of `head` with any mention name of `tail` has `relation` in
-    /// training.
-    pub fn seen(&self, doc: &Document, head: usize, tail: usize, relation: usize) -> bool {
-        let (Some(h), Some(t)) = (doc.entities.get(head), doc.entities.get(tail)) else {
-            return false;
-        };
-        h.mentions.iter().any(|hm| {
-            t.mentions.iter().any(|tm| {
-                self.facts
-                    .contains(&(hm.name.clone(), tm.name.clone(), relation))
-            })
-        })
-    }
-}
 
 /// What the breakdowns group by.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,8 +7,10 @@ pub mod bio;
 pub mod codalab;
 pub mod docred;
 mod prediction;
+pub mod train_facts;
 
 pub use bio::BioReport;
 pub use codalab::{to_codalab, write_result_json, CodalabEntry};
-pub use docred::{DocredEvalConfig, DocredReport, TrainFacts};
+pub use docred::{DocredEvalConfig, DocredReport};
 pub use prediction::{decisions_to_predictions, Prediction};
+pub use train_facts::TrainFacts;
