@@ -105,7 +105,6 @@ pub enum BenchTarget {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        command => anyhow::bail!("`{command:?}` is not built yet"),
-    }
+    let command = cli.command;
+    anyhow::bail!("`{command:?}` is not built yet")
 }
