@@ -1,0 +1,148 @@
+//! Entity embeddings and entity attention from mention positions (paper Sec. 2.1, Eq. 2).
+
+use burn::config::Config;
+use burn::tensor::{backend::Backend, Bool, Int, Tensor};
+
+use crate::batch::HeadIndex;
+
+/// How an entity's mention vectors are combined into one entity embedding.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum EntityPooling {
+    /// Eq. 2: `h_e = log sum_j exp(h_{m_j})`, a smooth max over mentions.
+    Logsumexp,
+    /// The "- Logsumexp Pooling" ablation (Table 5): the mean of the mention vectors.
+    Mean,
+}
+
+/// Stand-in for -inf that keeps `exp` at 0 and gradients finite.
+const MASKED: f32 = -1e30;
+
+/// Gathers the mention vectors of every entity. `hidden [b, L, H]` -> `[b, E, M, H]`.
+fn mention_vectors<B: Backend>(
+    hidden: Tensor<B, 3>,
+    mention_pos: &Tensor<B, 3, Int>,
+) -> Tensor<B, 4> {
+    let [b, e, m] = mention_pos.dims();
+    let h = hidden.dims()[2];
+    let index = mention_pos
+        .clone()
+        .reshape([b, e * m, 1])
+        .expand([b, e * m, h]); // [b, E*M, H]
+    hidden.gather(1, index).reshape([b, e, m, h])
+}
+
+/// Entity embeddings `[b, E, H]`; an entity with no surviving mention gets zeros (as the
+/// reference does).
+pub fn entity_embeddings<B: Backend>(
+    hidden: Tensor<B, 3>,
+    index: &HeadIndex<B>,
+    pooling: EntityPooling,
+) -> Tensor<B, 3> {
+    let x = mention_vectors(hidden, &index.mention_pos); // [b, E, M, H]
+    let [b, e, m, h] = x.dims();
+    let mask: Tensor<B, 4, Bool> = index.mention_mask.clone().reshape([b, e, m, 1]);
+    match pooling {
+        EntityPooling::Logsumexp => masked_logsumexp(x, mask),
+        EntityPooling::Mean => {
+            let maskf = mask.float(); // [b, E, M, 1]
+            let count = maskf.clone().sum_dim(2).clamp_min(1.0); // [b, E, 1, 1]
+            (x * maskf).sum_dim(2).div(count).reshape([b, e, h])
+        }
+    }
+}
+
+/// Logsumexp over dim 2 of `[b, E, M, H]`, skipping masked slots; zeros where nothing is left.
+/// Stable: the detached per-entity max is subtracted before `exp` (burn has no logsumexp).
+fn masked_logsumexp<B: Backend>(x: Tensor<B, 4>, mask: Tensor<B, 4, Bool>) -> Tensor<B, 3> {
+    let [b, e, m, h] = x.dims();
+    let mask = mask.expand([b, e, m, h]);
+    // mask_fill passes no gradient to the masked slots, so padding never leaks in.
+    let x = x.mask_fill(mask.clone().bool_not(), MASKED);
+    let empty = mask.any_dim(2).bool_not(); // [b, E, 1, H]
+    let max = x.clone().max_dim(2).detach().mask_fill(empty.clone(), 0.0); // [b, E, 1, H]
+                                                                           // Empty entities: every term is exp(-1e30) = 0; adding 1 makes their log 0.
+    let sum = (x - max.clone()).exp().sum_dim(2) + empty.float(); // [b, E, 1, H]
+    (max + sum.log()).reshape([b, e, h])
+}
+
+/// Entity attention `[b, heads, E, L]`: the mean of the last-layer attention rows at the
+/// entity's mentions (Sec. 2.3), zeros for an entity with no surviving mention.
+pub fn entity_attention<B: Backend>(attention: Tensor<B, 4>, index: &HeadIndex<B>) -> Tensor<B, 4> {
+    let [b, heads, _, l] = attention.dims();
+    let [_, mtot] = index.mention_tokens.dims();
+    let rows = index
+        .mention_tokens
+        .clone()
+        .reshape([b, 1, mtot, 1])
+        .expand([b, heads, mtot, l]);
+    let mention_rows = attention.gather(2, rows); // [b, heads, Mtot, L]
+    let [_, e, _] = index.mention_average.dims();
+    // Averaging as a matmul keeps the gathered rows at one per mention, not E x M slots.
+    index
+        .mention_average
+        .clone()
+        .reshape([b, 1, e, mtot])
+        .matmul(mention_rows) // [b, heads, E, L]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Cpu;
+    use crate::batch::AtlopBatch;
+    use crate::features::Feature;
+    use burn::tensor::TensorData;
+
+    fn batch(entity_pos: Vec<Vec<usize>>) -> AtlopBatch<Cpu> {
+        let f = Feature {
+            doc_index: 0,
+            title: String::new(),
+            input_ids: vec![1; 4],
+            hts: vec![(0, 1)],
+            labels: vec![vec![]],
+            entity_pos,
+        };
+        AtlopBatch::from_features(&[f], 2, 0, &Default::default()).unwrap()
+    }
+
+    #[test]
+    fn logsumexp_and_mean_match_hand_values_and_empty_entities_are_zero() {
+        // Entity 0: tokens 1 and 3; entity 1: truncated away (offset 9).
+        let b = batch(vec![vec![0, 2], vec![9]]);
+        let hidden = Tensor::<Cpu, 3>::from_data(
+            TensorData::new(
+                vec![0.0f32, 0.0, 1.0, 200.0, 5.0, 5.0, 2.0, 100.0],
+                [1, 4, 2],
+            ),
+            &Default::default(),
+        );
+        let lse = entity_embeddings(hidden.clone(), &b.index, EntityPooling::Logsumexp);
+        let v = lse.to_data().to_vec::<f32>().unwrap();
+        let expect0 = (1f32.exp() + 2f32.exp()).ln();
+        assert!((v[0] - expect0).abs() < 1e-5, "{v:?}");
+        assert!(
+            (v[1] - (200.0 + (1.0 + (-100f32).exp()).ln())).abs() < 1e-3,
+            "stable: {v:?}"
+        );
+        assert_eq!(&v[2..], &[0.0, 0.0]);
+        let mean = entity_embeddings(hidden, &b.index, EntityPooling::Mean);
+        assert_eq!(
+            mean.to_data().to_vec::<f32>().unwrap(),
+            vec![1.5, 150.0, 0.0, 0.0]
+        );
+    }
+
+    #[test]
+    fn entity_attention_averages_mention_rows() {
+        let b = batch(vec![vec![0, 2], vec![9]]);
+        let values: Vec<f32> = (0..16).map(|i| i as f32).collect();
+        let att =
+            Tensor::<Cpu, 4>::from_data(TensorData::new(values, [1, 1, 4, 4]), &Default::default());
+        let out = entity_attention(att, &b.index)
+            .to_data()
+            .to_vec::<f32>()
+            .unwrap();
+        // Rows 1 and 3 are [4..8] and [12..16]; their mean is [8, 9, 10, 11].
+        assert_eq!(out, vec![8.0, 9.0, 10.0, 11.0, 0.0, 0.0, 0.0, 0.0]);
+    }
+}
