@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod bench;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "atlop",
@@ -76,8 +78,8 @@ pub enum Command {
     },
     /// Time parts of the model (benchmarks, not tests).
     Bench {
-        #[arg(value_enum)]
-        what: BenchTarget,
+        #[command(subcommand)]
+        what: bench::BenchCommand,
     },
 }
 
@@ -97,14 +99,9 @@ pub enum Profile {
     Smoke,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum BenchTarget {
-    Encoder,
-    Head,
-    Step,
-}
-
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let command = cli.command;
-    anyhow::bail!("`{command:?}` is not built yet")
+    match cli.command {
+        Command::Bench { what } => bench::run(what),
+        command => anyhow::bail!("`{command:?}` is not built yet"),
+    }
 }
