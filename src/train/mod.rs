@@ -1,0 +1,7 @@
+//! Training pieces that burn-train 0.21 lacks, for the paper's recipe (ATLOP §4.1).
+
+pub mod clipping;
+pub mod scheduler;
+
+pub use clipping::{clip_global_norm, global_norm};
+pub use scheduler::{WarmupLinearDecay, WarmupLinearDecayConfig};
