@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod data;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -101,6 +102,11 @@ pub enum Profile {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Data {
+            file,
+            vocab,
+            tokenizer,
+        } => data::run(&file, vocab.as_deref(), &tokenizer),
         Command::Bench { what } => bench::run(what),
         command => anyhow::bail!("`{command:?}` is not built yet"),
     }
