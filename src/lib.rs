@@ -17,6 +17,7 @@ pub mod decision;
 pub mod encoder;
 pub mod error;
 pub mod evaluation;
+pub mod experiment;
 pub mod features;
 pub mod model;
 pub mod train;

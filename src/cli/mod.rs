@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
 mod data;
+mod experiment;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -107,6 +108,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             vocab,
             tokenizer,
         } => data::run(&file, vocab.as_deref(), &tokenizer),
+        Command::Experiment {
+            name,
+            profile,
+            seeds,
+            dry_run,
+            force,
+        } => experiment::run(name, profile, seeds, dry_run, force),
         Command::Bench { what } => bench::run(what),
         command => anyhow::bail!("`{command:?}` is not built yet"),
     }
