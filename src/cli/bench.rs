@@ -2,10 +2,25 @@
 
 use clap::Subcommand;
 
+use std::path::PathBuf;
+
+use atlop::bench::encoder::{bench_encoder, EncoderBenchConfig};
 use atlop::bench::head::{bench_head, HeadBenchConfig};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Forward and forward+backward of the encoder, and peak memory (default: MiniLM, 4 x 512).
+    Encoder {
+        /// Hugging Face folder; a missing folder runs random weights of MiniLM's shape.
+        #[arg(long, default_value = "models/all-MiniLM-L6-v2")]
+        model: PathBuf,
+        #[arg(long, default_value_t = 4)]
+        docs: usize,
+        #[arg(long, default_value_t = 512)]
+        tokens: usize,
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+    },
     /// Forward + backward of the ATLOP head (AT loss included) for a DocRED-sized document.
     Head {
         /// Entities in the document (all ordered pairs are classified).
@@ -26,6 +41,21 @@ pub enum BenchCommand {
 
 pub fn run(what: BenchCommand) -> anyhow::Result<()> {
     match what {
+        BenchCommand::Encoder {
+            model,
+            docs,
+            tokens,
+            repeats,
+        } => {
+            let config = EncoderBenchConfig {
+                model_dir: Some(model),
+                docs,
+                tokens,
+                repeats,
+                ..EncoderBenchConfig::default()
+            };
+            println!("{}", bench_encoder(&config)?);
+        }
         BenchCommand::Head {
             entities,
             hidden,
