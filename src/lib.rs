@@ -18,5 +18,6 @@ pub mod error;
 pub mod evaluation;
 pub mod features;
 pub mod model;
+pub mod train;
 
 pub use error::{AtlopError, DocRef, Result};
