@@ -1,0 +1,250 @@
+//! Crash-safe checkpoints for resuming a run (the paper trains DocRED for 30 epochs: hours on
+//! a GPU, days on a CPU).
+//!
+//! burn's file recorders delete the old file and recreate it in place (burn-core
+//! `record/file.rs`), on a background thread: a crash or `kill -9` mid-write leaves a truncated
+//! file under the final name, and resuming from it fails. [`AtomicFileRecorder`] is a drop-in
+//! burn `FileRecorder` for `SupervisedTraining::with_file_checkpointer` that writes
+//! `<name>.mpk.tmp`, fsyncs it, renames it over `<name>.mpk` and fsyncs the folder, so a final
+//! name always holds a complete file. Its format is burn's named MessagePack in full precision:
+//! burn's own `NamedMpkFileRecorder<FullPrecisionSettings>` reads the files too.
+//!
+//! burn saves the model, optimiser and scheduler of an epoch as three files on three threads;
+//! [`latest_checkpoint`] returns the last epoch for which all three are present.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use burn::record::{
+    FileRecorder, FullPrecisionSettings, NamedMpkFileRecorder, PrecisionSettings, Recorder,
+    RecorderError,
+};
+use burn::tensor::backend::Backend;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{AtlopError, Result};
+
+/// Extension of checkpoint files (burn's named MessagePack).
+pub const CHECKPOINT_EXTENSION: &str = "mpk";
+/// Suffix of a file being written; it never counts as a checkpoint.
+pub const TEMP_SUFFIX: &str = "tmp";
+/// The files burn's `with_file_checkpointer` writes per epoch: `<component>-<epoch>.mpk`.
+pub const CHECKPOINT_COMPONENTS: [&str; 3] = ["model", "optim", "scheduler"];
+/// Sub-folder of a run folder where burn's Learner puts checkpoints.
+pub const CHECKPOINT_DIR: &str = "checkpoint";
+
+/// A burn file recorder whose writes are atomic; full precision unless told otherwise.
+#[derive(Debug, Clone)]
+pub struct AtomicFileRecorder<S: PrecisionSettings = FullPrecisionSettings> {
+    _settings: PhantomData<S>,
+}
+
+/// The recorder for training checkpoints: atomic and full precision (resume exactly).
+pub type CheckpointRecorder = AtomicFileRecorder<FullPrecisionSettings>;
+
+impl<S: PrecisionSettings> Default for AtomicFileRecorder<S> {
+    fn default() -> Self {
+        Self {
+            _settings: PhantomData,
+        }
+    }
+}
+
+impl<S: PrecisionSettings, B: Backend> FileRecorder<B> for AtomicFileRecorder<S> {
+    fn file_extension() -> &'static str {
+        CHECKPOINT_EXTENSION
+    }
+}
+
+impl<S: PrecisionSettings, B: Backend> Recorder<B> for AtomicFileRecorder<S> {
+    type Settings = S;
+    type RecordArgs = PathBuf;
+    type RecordOutput = ();
+    type LoadArgs = PathBuf;
+
+    fn save_item<I: Serialize>(
+        &self,
+        item: I,
+        mut file: PathBuf,
+    ) -> std::result::Result<(), RecorderError> {
+        // Like burn's recorders, the caller names the file without its extension.
+        file.set_extension(CHECKPOINT_EXTENSION);
+        write_atomically(&file, |writer| {
+            rmp_serde::encode::write_named(writer, &item)
+                .map_err(|err| std::io::Error::other(err.to_string()))
+        })
+        .map_err(|err| RecorderError::Unknown(err.to_string()))
+    }
+
+    fn load_item<I: DeserializeOwned>(
+        &self,
+        file: &mut PathBuf,
+    ) -> std::result::Result<I, RecorderError> {
+        Recorder::<B>::load_item(&NamedMpkFileRecorder::<S>::default(), file)
+    }
+}
+
+/// The temporary name a file is written under before it is renamed to `path`.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".");
+    name.push(TEMP_SUFFIX);
+    path.with_file_name(name)
+}
+
+/// Writes `path` so that it holds either its old content or the complete new one, even if the
+/// process dies: write to [`temp_path`], fsync, rename over `path`, fsync the folder.
+pub fn write_atomically<F>(path: &Path, write: F) -> Result<()>
+where
+    F: FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+{
+    let temp = temp_path(path);
+    let result = write_then_rename(path, &temp, write);
+    if result.is_err() {
+        // Best effort: a failed write must not leave a stray temporary file behind.
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+fn write_then_rename<F>(path: &Path, temp: &Path, write: F) -> Result<()>
+where
+    F: FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+{
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent {
+        std::fs::create_dir_all(dir).map_err(|e| AtlopError::io(dir, e))?;
+    }
+    let file = File::create(temp).map_err(|e| AtlopError::io(temp, e))?;
+    let mut writer = BufWriter::new(file);
+    write(&mut writer).map_err(|e| AtlopError::io(temp, e))?;
+    writer.flush().map_err(|e| AtlopError::io(temp, e))?;
+    let file = writer
+        .into_inner()
+        .map_err(|e| AtlopError::io(temp, e.into_error()))?;
+    file.sync_all().map_err(|e| AtlopError::io(temp, e))?;
+    drop(file);
+    std::fs::rename(temp, path).map_err(|e| AtlopError::io(path, e))?;
+    // The rename itself is durable only once the folder entry is on disk.
+    #[cfg(unix)]
+    {
+        let dir = parent.unwrap_or(Path::new("."));
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| AtlopError::io(dir, e))?;
+    }
+    Ok(())
+}
+
+/// The checkpoint file of `component` ("model", "optim", "scheduler") at `epoch`.
+pub fn checkpoint_path(run_dir: &Path, component: &str, epoch: usize) -> PathBuf {
+    run_dir
+        .join(CHECKPOINT_DIR)
+        .join(format!("{component}-{epoch}.{CHECKPOINT_EXTENSION}"))
+}
+
+/// The last epoch whose model, optimiser and scheduler checkpoints are all in `run_dir`, to
+/// pass to `SupervisedTraining::checkpoint`; `None` when there is none (a fresh run).
+pub fn latest_checkpoint(run_dir: &Path) -> Result<Option<usize>> {
+    let dir = run_dir.join(CHECKPOINT_DIR);
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let mut epochs = Vec::new();
+    for entry in std::fs::read_dir(&dir).map_err(|e| AtlopError::io(&dir, e))? {
+        let entry = entry.map_err(|e| AtlopError::io(&dir, e))?;
+        let name = entry.file_name();
+        let Some(epoch) = name.to_str().and_then(parse_model_epoch) else {
+            continue;
+        };
+        let complete = CHECKPOINT_COMPONENTS
+            .iter()
+            .all(|component| checkpoint_path(run_dir, component, epoch).is_file());
+        if complete {
+            epochs.push(epoch);
+        }
+    }
+    Ok(epochs.into_iter().max())
+}
+
+/// Deletes temporary files left by an interrupted write; returns how many there were.
+pub fn remove_stale_temp_files(run_dir: &Path) -> Result<usize> {
+    let dir = run_dir.join(CHECKPOINT_DIR);
+    if !dir.is_dir() {
+        return Ok(0);
+    }
+    let suffix = format!(".{TEMP_SUFFIX}");
+    let mut removed = 0;
+    for entry in std::fs::read_dir(&dir).map_err(|e| AtlopError::io(&dir, e))? {
+        let path = entry.map_err(|e| AtlopError::io(&dir, e))?.path();
+        let is_temp = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(&suffix));
+        if is_temp {
+            std::fs::remove_file(&path).map_err(|e| AtlopError::io(&path, e))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// `model-<epoch>.mpk` -> epoch.
+fn parse_model_epoch(name: &str) -> Option<usize> {
+    let stem = name.strip_suffix(&format!(".{CHECKPOINT_EXTENSION}"))?;
+    stem.strip_prefix("model-")?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_keeps_the_old_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model-1.mpk");
+        write_atomically(&path, |w| w.write_all(b"complete")).unwrap();
+        let failed = write_atomically(&path, |w| {
+            w.write_all(b"half")?;
+            Err(std::io::Error::other("disk full"))
+        });
+        let err = failed.unwrap_err().to_string();
+        assert!(
+            err.contains("model-1.mpk.tmp") && err.contains("disk full"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"complete");
+        assert!(!temp_path(&path).exists());
+    }
+
+    #[test]
+    fn latest_checkpoint_needs_all_three_components() {
+        let run = tempfile::tempdir().unwrap();
+        assert_eq!(latest_checkpoint(run.path()).unwrap(), None);
+        for epoch in [1, 2, 10] {
+            for component in CHECKPOINT_COMPONENTS {
+                let path = checkpoint_path(run.path(), component, epoch);
+                write_atomically(&path, |w| w.write_all(b"x")).unwrap();
+            }
+        }
+        // Epoch 11 was cut short: its optimiser and scheduler never reached their names.
+        let model_11 = checkpoint_path(run.path(), "model", 11);
+        write_atomically(&model_11, |w| w.write_all(b"x")).unwrap();
+        let optim_11 = temp_path(&checkpoint_path(run.path(), "optim", 11));
+        std::fs::write(&optim_11, b"partial").unwrap();
+        assert_eq!(latest_checkpoint(run.path()).unwrap(), Some(10));
+        assert_eq!(remove_stale_temp_files(run.path()).unwrap(), 1);
+        assert!(!optim_11.exists());
+    }
+
+    #[test]
+    fn parses_only_final_model_files() {
+        assert_eq!(parse_model_epoch("model-12.mpk"), Some(12));
+        assert_eq!(parse_model_epoch("model-12.mpk.tmp"), None);
+        assert_eq!(parse_model_epoch("optim-12.mpk"), None);
+        assert_eq!(parse_model_epoch("model-x.mpk"), None);
+    }
+}
