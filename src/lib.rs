@@ -16,9 +16,12 @@ pub mod data;
 pub mod decision;
 pub mod encoder;
 pub mod error;
+pub mod evaluate;
 pub mod evaluation;
 pub mod features;
 pub mod model;
+pub mod pipeline;
+pub mod run_folder;
 pub mod train;
 
 pub use error::{AtlopError, DocRef, Result};

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod evaluate;
+mod train;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "atlop",
@@ -31,7 +34,7 @@ pub enum Command {
     },
     /// Train a model from a config file.
     Train {
-        #[arg(long)]
+        #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
         config: Option<PathBuf>,
         /// `key=value` overrides of the config, validated against it.
         #[arg(long = "set")]
@@ -39,6 +42,12 @@ pub enum Command {
         /// Continue the run in this folder from its last checkpoint.
         #[arg(long)]
         resume: Option<PathBuf>,
+        /// Run folder (default: `runs/<name>-<timestamp>`).
+        #[arg(long, conflicts_with = "resume")]
+        out: Option<PathBuf>,
+        /// Plain log lines even on a terminal (no TUI).
+        #[arg(long)]
+        plain: bool,
     },
     /// Evaluate a trained run on a dataset file.
     Evaluate {
@@ -49,6 +58,9 @@ pub enum Command {
         /// Also write CodaLab's `result.json` here.
         #[arg(long)]
         result_json: Option<PathBuf>,
+        /// Only documents START..END of the file (as a run's `dev_docs`).
+        #[arg(long, value_name = "START..END")]
+        docs: Option<String>,
     },
     /// Predict relations on new documents with a trained run.
     Predict {
@@ -106,6 +118,19 @@ pub enum BenchTarget {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Train {
+            config,
+            overrides,
+            resume,
+            out,
+            plain,
+        } => train::run(config, &overrides, resume, out, plain),
+        Command::Evaluate {
+            run,
+            data,
+            result_json,
+            docs,
+        } => evaluate::run(&run, &data, result_json.as_deref(), docs.as_deref()),
         command => anyhow::bail!("`{command:?}` is not built yet"),
     }
 }
