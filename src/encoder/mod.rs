@@ -1,2 +1,26 @@
 //! Pre-trained encoders written in burn: BERT (and SciBERT) and RoBERTa, loading Hugging Face
 //! checkpoints unchanged, with the two-window procedure for documents over 512 positions.
+//!
+//! - [`config`]: `config.json` as [`EncoderConfig`] / [`ModelType`];
+//! - [`embeddings`], [`attention`], [`layer`], [`bert`]: the network, one struct per
+//!   `transformers` class, fields named after the checkpoint keys;
+//! - [`long_seq`]: [`BertModel::encode`], the two windows for long documents;
+//! - [`weights`]: [`BertModel::load`], checked weight import with a [`LoadReport`];
+//! - [`source`]: where a checkpoint comes from ([`ModelSource`]: local folder or hub id);
+//! - [`special_tokens`]: start / separator / pad ids ([`SpecialTokens`]).
+
+pub mod attention;
+pub mod bert;
+pub mod config;
+pub mod embeddings;
+pub mod layer;
+pub mod long_seq;
+pub mod source;
+pub mod special_tokens;
+pub mod weights;
+
+pub use bert::{BertModel, EncoderOutput};
+pub use config::{EncoderConfig, ModelType};
+pub use source::ModelSource;
+pub use special_tokens::SpecialTokens;
+pub use weights::LoadReport;

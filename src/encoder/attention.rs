@@ -1,0 +1,118 @@
+//! Multi-head self-attention as BERT and RoBERTa compute it (Vaswani et al. 2017, Eq. 1;
+//! `transformers` `BertSelfAttention`, eager implementation). Written here rather than taken from
+//! burn's `MultiHeadAttention`, which drops out scores before the softmax: BERT drops out the
+//! probabilities after it, and ATLOP's localized context pooling (Zhou et al. 2021, Sec. 2.3)
+//! reads those probabilities.
+
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::tensor::activation::softmax;
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+
+use crate::encoder::config::EncoderConfig;
+
+/// `BertSelfAttention`: scaled dot-product attention over all heads.
+#[derive(Module, Debug)]
+pub struct BertSelfAttention<B: Backend> {
+    pub query: Linear<B>,
+    pub key: Linear<B>,
+    pub value: Linear<B>,
+    pub dropout: Dropout,
+    num_heads: usize,
+}
+
+impl<B: Backend> BertSelfAttention<B> {
+    pub fn init(config: &EncoderConfig, device: &B::Device) -> Self {
+        let h = config.hidden_size;
+        Self {
+            query: LinearConfig::new(h, h).init(device),
+            key: LinearConfig::new(h, h).init(device),
+            value: LinearConfig::new(h, h).init(device),
+            dropout: DropoutConfig::new(config.attention_probs_dropout_prob).init(),
+            num_heads: config.num_attention_heads,
+        }
+    }
+
+    /// `hidden` [batch, len, hidden]; `key_bias` [batch, 1, 1, len] (0 for real keys, a large
+    /// negative number for padded ones, so they get probability 0).
+    /// Returns the context [batch, len, hidden] and the attention probabilities
+    /// [batch, heads, len, len] after dropout, as `transformers` returns them.
+    pub fn forward(
+        &self,
+        hidden: Tensor<B, 3>,
+        key_bias: Tensor<B, 4>,
+    ) -> (Tensor<B, 3>, Tensor<B, 4>) {
+        let [batch, len, width] = hidden.dims();
+        let head_dim = width / self.num_heads;
+        let split = |x: Tensor<B, 3>| {
+            x.reshape([batch, len, self.num_heads, head_dim])
+                .swap_dims(1, 2)
+        }; // [batch, heads, len, head_dim]
+        let q = split(self.query.forward(hidden.clone()));
+        let k = split(self.key.forward(hidden.clone()));
+        let v = split(self.value.forward(hidden));
+        let scores = q.matmul(k.swap_dims(2, 3)) / (head_dim as f64).sqrt(); // [batch, heads, len, len]
+        let probs = self.dropout.forward(softmax(scores + key_bias, 3));
+        let context = probs
+            .clone()
+            .matmul(v) // [batch, heads, len, head_dim]
+            .swap_dims(1, 2)
+            .reshape([batch, len, width]);
+        (context, probs)
+    }
+}
+
+/// `BertSelfOutput`: projection, dropout, residual, post-LayerNorm.
+#[derive(Module, Debug)]
+pub struct BertSelfOutput<B: Backend> {
+    pub dense: Linear<B>,
+    pub layer_norm: LayerNorm<B>,
+    pub dropout: Dropout,
+}
+
+impl<B: Backend> BertSelfOutput<B> {
+    pub fn init(config: &EncoderConfig, device: &B::Device) -> Self {
+        let h = config.hidden_size;
+        Self {
+            dense: LinearConfig::new(h, h).init(device),
+            layer_norm: LayerNormConfig::new(h)
+                .with_epsilon(config.layer_norm_eps)
+                .init(device),
+            dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
+        }
+    }
+
+    /// [batch, len, hidden] x2 -> [batch, len, hidden]
+    pub fn forward(&self, context: Tensor<B, 3>, input: Tensor<B, 3>) -> Tensor<B, 3> {
+        let projected = self.dropout.forward(self.dense.forward(context));
+        self.layer_norm.forward(projected + input)
+    }
+}
+
+/// `BertAttention`: self-attention plus its output block. The checkpoint calls the first part
+/// `attention.self`, a Rust keyword, hence the field `self_attention` (remapped on load).
+#[derive(Module, Debug)]
+pub struct BertAttention<B: Backend> {
+    pub self_attention: BertSelfAttention<B>,
+    pub output: BertSelfOutput<B>,
+}
+
+impl<B: Backend> BertAttention<B> {
+    pub fn init(config: &EncoderConfig, device: &B::Device) -> Self {
+        Self {
+            self_attention: BertSelfAttention::init(config, device),
+            output: BertSelfOutput::init(config, device),
+        }
+    }
+
+    /// [batch, len, hidden] -> ([batch, len, hidden], probabilities [batch, heads, len, len])
+    pub fn forward(
+        &self,
+        hidden: Tensor<B, 3>,
+        key_bias: Tensor<B, 4>,
+    ) -> (Tensor<B, 3>, Tensor<B, 4>) {
+        let (context, probs) = self.self_attention.forward(hidden.clone(), key_bias);
+        (self.output.forward(context, hidden), probs)
+    }
+}

@@ -1,0 +1,121 @@
+//! One transformer layer and the layer stack (`transformers` `BertIntermediate`, `BertOutput`,
+//! `BertLayer`, `BertEncoder`): attention, then a position-wise feed-forward block with exact
+//! (erf) GELU, each followed by dropout, a residual and a post-LayerNorm.
+
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::tensor::activation::gelu;
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+
+use crate::encoder::attention::BertAttention;
+use crate::encoder::config::EncoderConfig;
+
+/// `BertIntermediate`: hidden -> intermediate, GELU.
+#[derive(Module, Debug)]
+pub struct BertIntermediate<B: Backend> {
+    pub dense: Linear<B>,
+}
+
+impl<B: Backend> BertIntermediate<B> {
+    pub fn init(config: &EncoderConfig, device: &B::Device) -> Self {
+        Self {
+            dense: LinearConfig::new(config.hidden_size, config.intermediate_size).init(device),
+        }
+    }
+
+    /// [batch, len, hidden] -> [batch, len, intermediate]
+    pub fn forward(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
+        gelu(self.dense.forward(hidden))
+    }
+}
+
+/// `BertOutput`: intermediate -> hidden, dropout, residual, post-LayerNorm.
+#[derive(Module, Debug)]
+pub struct BertOutput<B: Backend> {
+    pub dense: Linear<B>,
+    pub layer_norm: LayerNorm<B>,
+    pub dropout: Dropout,
+}
+
+impl<B: Backend> BertOutput<B> {
+    pub fn init(config: &EncoderConfig, device: &B::Device) -> Self {
+        Self {
+            dense: LinearConfig::new(config.intermediate_size, config.hidden_size).init(device),
+            layer_norm: LayerNormConfig::new(config.hidden_size)
+                .with_epsilon(config.layer_norm_eps)
+                .init(device),
+            dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
+        }
+    }
+
+    /// ([batch, len, intermediate], residual [batch, len, hidden]) -> [batch, len, hidden]
+    pub fn forward(&self, intermediate: Tensor<B, 3>, input: Tensor<B, 3>) -> Tensor<B, 3> {
+        let projected = self.dropout.forward(self.dense.forward(intermediate));
+        self.layer_norm.forward(projected + input)
+    }
+}
+
+/// `BertLayer`.
+#[derive(Module, Debug)]
+pub struct BertLayer<B: Backend> {
+    pub attention: BertAttention<B>,
+    pub intermediate: BertIntermediate<B>,
+    pub output: BertOutput<B>,
+}
+
+impl<B: Backend> BertLayer<B> {
+    pub fn init(config: &EncoderConfig, device: &B::Device) -> Self {
+        Self {
+            attention: BertAttention::init(config, device),
+            intermediate: BertIntermediate::init(config, device),
+            output: BertOutput::init(config, device),
+        }
+    }
+
+    /// [batch, len, hidden] -> ([batch, len, hidden], probabilities [batch, heads, len, len])
+    pub fn forward(
+        &self,
+        hidden: Tensor<B, 3>,
+        key_bias: Tensor<B, 4>,
+    ) -> (Tensor<B, 3>, Tensor<B, 4>) {
+        let (attended, probs) = self.attention.forward(hidden, key_bias);
+        let out = self
+            .output
+            .forward(self.intermediate.forward(attended.clone()), attended);
+        (out, probs)
+    }
+}
+
+/// `BertEncoder`: the stack of layers (`encoder.layer.N.*`).
+#[derive(Module, Debug)]
+pub struct BertEncoder<B: Backend> {
+    pub layer: Vec<BertLayer<B>>,
+}
+
+impl<B: Backend> BertEncoder<B> {
+    pub fn init(config: &EncoderConfig, device: &B::Device) -> Self {
+        Self {
+            layer: (0..config.num_hidden_layers)
+                .map(|_| BertLayer::init(config, device))
+                .collect(),
+        }
+    }
+
+    /// Runs every layer; keeps only the last layer's attention probabilities, the ones ATLOP
+    /// pools (Zhou et al. 2021, Eq. 6), so earlier ones are freed as soon as autodiff allows.
+    /// Returns ([batch, len, hidden], [batch, heads, len, len]); `None` for an empty stack.
+    pub fn forward(
+        &self,
+        mut hidden: Tensor<B, 3>,
+        key_bias: Tensor<B, 4>,
+    ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
+        let mut last = None;
+        for layer in &self.layer {
+            let (next, probs) = layer.forward(hidden, key_bias.clone());
+            hidden = next;
+            last = Some(probs);
+        }
+        (hidden, last)
+    }
+}

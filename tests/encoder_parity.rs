@@ -1,0 +1,137 @@
+//! Parity of the burn BERT / RoBERTa encoders with the PyTorch reference fixtures
+//! (`../shared/fixtures`, produced by `reference/ref_atlop.py` and `ref_roberta.py`).
+//! Tolerance: max abs diff <= 1e-4 (f32), as the fixtures README states.
+
+mod encoder_support;
+
+use atlop::backend::Cpu;
+use atlop::encoder::bert::key_bias;
+use atlop::encoder::BertModel;
+use burn::tensor::{Int, Tensor, TensorData};
+use encoder_support::{assert_close, fixtures, minilm, read_fixture, require, Fixture};
+
+fn ids_tensor(f: &Fixture) -> Tensor<Cpu, 2, Int> {
+    let shape = if f.shape.len() == 1 {
+        vec![1, f.shape[0]]
+    } else {
+        f.shape.clone()
+    };
+    Tensor::from_data(TensorData::new(f.ints.clone(), shape), &Default::default())
+}
+
+fn values<const D: usize>(t: Tensor<Cpu, D>) -> Vec<f32> {
+    t.into_data().iter::<f32>().collect()
+}
+
+/// Keeps, in `[batch, heads, L, L]` attention, only query rows of real tokens.
+fn real_rows(att: &[f32], mask: &[i64], heads: usize, len: usize) -> Vec<f32> {
+    let batch = mask.len() / len;
+    let mut out = Vec::new();
+    for b in 0..batch {
+        for h in 0..heads {
+            for q in 0..len {
+                if mask[b * len + q] == 1 {
+                    let start = ((b * heads + h) * len + q) * len;
+                    out.extend_from_slice(&att[start..start + len]);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn check_short(model: &BertModel<Cpu>, fixture: &std::path::Path, layer0: bool) {
+    let f = read_fixture(fixture);
+    let ids = ids_tensor(&f["input_ids"]);
+    let mask_fixture = &f["attention_mask"];
+    let mask = ids_tensor(mask_fixture);
+    let [batch, len] = ids.dims();
+    let heads = model.num_heads();
+
+    let embedded = model.embeddings.forward(ids.clone(), mask.clone());
+    assert_close(
+        "embeddings",
+        &values(embedded.clone()),
+        &f["embeddings"].floats,
+    );
+    if layer0 {
+        let (h0, _) = model.encoder.layer[0].forward(embedded, key_bias(mask.clone()));
+        assert_close("layer0", &values(h0), &f["layer0"].floats);
+    }
+
+    let lengths: Vec<usize> = (0..batch)
+        .map(|b| {
+            mask_fixture.ints[b * len..(b + 1) * len]
+                .iter()
+                .sum::<i64>() as usize
+        })
+        .collect();
+    let out = model.encode(ids, &lengths);
+    let mask_rows = &mask_fixture.ints;
+    let hidden = values(out.hidden);
+    let want_hidden = &f["last_hidden_state"].floats;
+    let width = hidden.len() / (batch * len);
+    // Padded rows are unspecified: compare real rows only.
+    let keep = |v: &[f32]| -> Vec<f32> {
+        v.chunks(width)
+            .zip(mask_rows)
+            .filter(|(_, m)| **m == 1)
+            .flat_map(|(c, _)| c.to_vec())
+            .collect()
+    };
+    assert_close("last_hidden_state", &keep(&hidden), &keep(want_hidden));
+    let att = values(out.attention);
+    assert_close(
+        "last_attention",
+        &real_rows(&att, mask_rows, heads, len),
+        &real_rows(&f["last_attention"].floats, mask_rows, heads, len),
+    );
+}
+
+fn check_long(model: &BertModel<Cpu>, fixture: &std::path::Path) {
+    let f = read_fixture(fixture);
+    let ids = ids_tensor(&f["input_ids"]);
+    let len = ids.dims()[1];
+    let out = model.encode(ids, &[len]);
+    assert_close("long hidden", &values(out.hidden), &f["hidden"].floats);
+    let heads = model.num_heads();
+    let att = values(out.attention); // [1, heads, L, L]
+    let rows = &f["attention_rows"].ints;
+    let mut got = Vec::new();
+    for h in 0..heads {
+        for &r in rows {
+            let start = (h * len + r as usize) * len;
+            got.extend_from_slice(&att[start..start + len]);
+        }
+    }
+    assert_close("long attention rows", &got, &f["attention_at_rows"].floats);
+}
+
+#[test]
+fn bert_matches_reference_on_short_and_long_inputs() {
+    let (Some(dir), Some(fx)) = (require(minilm()), require(fixtures())) else {
+        return;
+    };
+    let (model, report) = BertModel::<Cpu>::load(&dir, &Default::default()).unwrap();
+    assert!(
+        report
+            .ignored
+            .iter()
+            .all(|k| k.starts_with("pooler.") || k.ends_with("position_ids")),
+        "{report}"
+    );
+    check_short(&model, &fx.join("bert_short.safetensors"), true);
+    check_long(&model, &fx.join("bert_long.safetensors"));
+}
+
+#[test]
+fn roberta_matches_reference_on_short_and_long_inputs() {
+    let Some(fx) = require(fixtures()) else {
+        return;
+    };
+    let (model, _) = BertModel::<Cpu>::load(&fx.join("tiny-roberta"), &Default::default()).unwrap();
+    let special = model.special_tokens();
+    assert_eq!((special.cls, special.sep, special.pad), (0, 2, 1));
+    check_short(&model, &fx.join("roberta_short.safetensors"), false);
+    check_long(&model, &fx.join("roberta_long.safetensors"));
+}
