@@ -18,7 +18,10 @@ fn root() -> PathBuf {
 
 fn smoke_config() -> Option<RunConfig> {
     let root = root();
-    for needed in ["models/all-MiniLM-L6-v2/model.safetensors", "data/redocred/dev_revised.json"] {
+    for needed in [
+        "models/all-MiniLM-L6-v2/model.safetensors",
+        "data/redocred/dev_revised.json",
+    ] {
         if !root.join(needed).is_file() {
             eprintln!("skipping: {needed} is absent");
             return None;
@@ -68,7 +71,7 @@ fn smoke_run_trains_evaluates_and_resumes_exactly() {
     let started = std::time::Instant::now();
     let summary = train::<CpuAutodiff>(
         TrainTarget::New {
-            config: config.clone(),
+            config: Box::new(config.clone()),
             out: Some(full.clone()),
         },
         Dashboard::Plain,
@@ -88,7 +91,12 @@ fn smoke_run_trains_evaluates_and_resumes_exactly() {
     let loss = |i: usize| train_records[i].1["Loss"].as_f64().unwrap();
     let last = train_records.len() - 1;
     assert!(loss(last) < loss(0), "loss {} -> {}", loss(0), loss(last));
-    for file in ["config.toml", "run.json", "encoder/tokenizer.json", "best/model.mpk"] {
+    for file in [
+        "config.toml",
+        "run.json",
+        "encoder/tokenizer.json",
+        "best/model.mpk",
+    ] {
         assert!(full.join(file).is_file(), "{file} missing");
     }
     assert!(full.join("checkpoint/model-2.mpk").is_file());
@@ -115,7 +123,10 @@ fn smoke_run_trains_evaluates_and_resumes_exactly() {
     )
     .unwrap()
     .unwrap();
-    assert!(summary.best.f1 > 0.0, "dev F1 is 0: the comparison would be vacuous");
+    assert!(
+        summary.best.f1 > 0.0,
+        "dev F1 is 0: the comparison would be vacuous"
+    );
     assert_eq!(report.f1, summary.best.f1);
     assert_eq!(report.decision, summary.best.decision);
     assert_eq!(report.ign_f1, summary.best.ign_f1);
@@ -146,7 +157,10 @@ fn smoke_run_trains_evaluates_and_resumes_exactly() {
     assert_eq!(again.best, summary.best);
     let epoch2 = |run: &Path| {
         let v = records(run, "valid");
-        v.iter().find(|(e, _)| *e == 2).map(|(_, m)| m.clone()).unwrap()
+        v.iter()
+            .find(|(e, _)| *e == 2)
+            .map(|(_, m)| m.clone())
+            .unwrap()
     };
     assert_eq!(epoch2(&resumed)["Dev F1"], epoch2(&full)["Dev F1"]);
     let last_loss = |run: &Path| records(run, "train").last().unwrap().1["Loss"].clone();

@@ -20,12 +20,16 @@ pub fn run(
             TrainTarget::Resume(dir)
         }
         (None, Some(path)) => TrainTarget::New {
-            config: RunConfig::load(&path, overrides)?,
+            config: Box::new(RunConfig::load(&path, overrides)?),
             out,
         },
         (None, None) => anyhow::bail!("give --config FILE or --resume RUN_DIR"),
     };
-    let dashboard = if plain { Dashboard::Plain } else { Dashboard::Auto };
+    let dashboard = if plain {
+        Dashboard::Plain
+    } else {
+        Dashboard::Auto
+    };
     #[cfg(feature = "cuda")]
     let summary = train::<atlop::backend::CudaAutodiff>(target, dashboard, Default::default())?;
     #[cfg(not(feature = "cuda"))]

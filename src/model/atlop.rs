@@ -65,9 +65,7 @@ impl<B: Backend> AtlopModel<B> {
 
     /// Encoder then head: logits `[N, C]` for the batch's real pairs, document-major.
     pub fn forward(&self, batch: &AtlopBatch<B>) -> HeadOutput<B> {
-        let encoded = self
-            .encoder
-            .encode(batch.input_ids.clone(), &batch.lengths);
+        let encoded = self.encoder.encode(batch.input_ids.clone(), &batch.lengths);
         self.head
             .forward(encoded.hidden, encoded.attention, &batch.index)
     }

@@ -98,11 +98,7 @@ impl<B: Backend> Iterator for EpochIter<'_, B> {
             .map(|&i| self.loader.features[i].clone())
             .collect();
         self.position = end;
-        Some(
-            self.loader
-                .batcher
-                .batch(items, &self.loader.device),
-        )
+        Some(self.loader.batcher.batch(items, &self.loader.device))
     }
 }
 

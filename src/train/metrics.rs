@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use burn::train::metric::state::{FormatOptions, NumericMetricState};
 use burn::train::metric::{
-    Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes,
-    NumericEntry, SerializedEntry,
+    Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes, NumericEntry,
+    SerializedEntry,
 };
 
 use crate::config::DecisionSection;
@@ -158,7 +158,14 @@ impl Metric for Throughput {
     type Input = StepItem;
 
     fn name(&self) -> MetricName {
-        Arc::new(if self.tokens { "Tokens per s" } else { "Docs per s" }.into())
+        Arc::new(
+            if self.tokens {
+                "Tokens per s"
+            } else {
+                "Docs per s"
+            }
+            .into(),
+        )
     }
 
     fn update(&mut self, item: &StepItem, _: &MetricMetadata) -> SerializedEntry {
@@ -241,7 +248,13 @@ impl DevScore {
         Self {
             ign: true,
             reports: None,
-            ..Self::f1(set, decision, DevReports { dir: PathBuf::new() })
+            ..Self::f1(
+                set,
+                decision,
+                DevReports {
+                    dir: PathBuf::new(),
+                },
+            )
         }
     }
 
@@ -306,7 +319,13 @@ impl Metric for DevScore {
             }
         }
         let value = report
-            .map(|r| if self.ign { r.ign_f1.unwrap_or(0.0) } else { r.f1 })
+            .map(|r| {
+                if self.ign {
+                    r.ign_f1.unwrap_or(0.0)
+                } else {
+                    r.f1
+                }
+            })
             .unwrap_or(0.0)
             * 100.0;
         self.rows.clear();

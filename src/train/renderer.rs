@@ -120,7 +120,10 @@ impl<W: Write + Send + Sync> MetricsRendererTraining for PlainRenderer<W> {
         let iteration = item.iteration.unwrap_or(0);
         if iteration.is_multiple_of(self.every) || is_last(&item) {
             let g = &item.global_progress;
-            let p = item.progress.as_ref().map_or((0, 0), |p| (p.items_processed, p.items_total));
+            let p = item
+                .progress
+                .as_ref()
+                .map_or((0, 0), |p| (p.items_processed, p.items_total));
             let line = format!(
                 "train epoch {}/{} iter {iteration} docs {}/{} | {}",
                 g.items_processed,

@@ -19,7 +19,6 @@ use burn::train::{Learner, SupervisedTraining};
 use super::epoch_loader::EpochLoader;
 use super::metrics::{DevReports, DevScore, GroupRate, LossValue, Throughput};
 use super::renderer::{JsonlRenderer, PlainRenderer};
-use crate::run_folder::{git_commit, now_unix, sha256_file, DataFile, RunFolder, RunManifest};
 use super::{latest_checkpoint, remove_stale_temp_files, CheckpointRecorder};
 use super::{OptimizerConfig, WarmupLinearDecayConfig};
 use crate::batch::AtlopBatcher;
@@ -33,6 +32,7 @@ use crate::evaluation::TrainFacts;
 use crate::features::tokenizer::DocTokenizer;
 use crate::model::atlop::AtlopModel;
 use crate::pipeline::load_split;
+use crate::run_folder::{git_commit, now_unix, sha256_file, DataFile, RunFolder, RunManifest};
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub enum Dashboard {
 pub enum TrainTarget {
     /// A new run with this configuration, in `out` or `runs/<name>-<timestamp>`.
     New {
-        config: RunConfig,
+        config: Box<RunConfig>,
         out: Option<PathBuf>,
     },
     /// Continue the run in this folder from its last complete checkpoint.
@@ -92,7 +92,7 @@ pub fn train<B: AutodiffBackend>(
             }
             let manifest = manifest::<B>(&config, &device)?;
             folder.write_inputs(&config, &manifest)?;
-            (folder, config, 0)
+            (folder, *config, 0)
         }
         TrainTarget::Resume(path) => {
             let folder = RunFolder::open(&path)?;
@@ -111,7 +111,12 @@ pub fn train<B: AutodiffBackend>(
     // The run folder's copy of the tokenizer and encoder config; the weights come from the
     // encoder folder on a fresh run and from the checkpoint on resume.
     let tokenizer = DocTokenizer::from_dir(&folder.encoder_dir())?;
-    let train_split = load_split(&config, &config.data.train, config.data.train_docs, &tokenizer)?;
+    let train_split = load_split(
+        &config,
+        &config.data.train,
+        config.data.train_docs,
+        &tokenizer,
+    )?;
     let dev_split = load_split(&config, &config.data.dev, config.data.dev_docs, &tokenizer)?;
     let num_classes = train_split.vocab.num_classes();
     let encoder_dir = if resume_epoch == 0 {
@@ -119,8 +124,13 @@ pub fn train<B: AutodiffBackend>(
     } else {
         folder.encoder_dir()
     };
-    let model =
-        AtlopModel::<B>::init(&config, &encoder_dir, num_classes, resume_epoch == 0, &device)?;
+    let model = AtlopModel::<B>::init(
+        &config,
+        &encoder_dir,
+        num_classes,
+        resume_epoch == 0,
+        &device,
+    )?;
 
     let t = &config.training;
     let batcher = AtlopBatcher {
@@ -187,21 +197,18 @@ pub fn train<B: AutodiffBackend>(
         renderer(dashboard, t.log_every, resume_epoch),
         &folder.metrics(),
     )?;
-    let mut training = SupervisedTraining::new(
-        &folder.path,
-        Arc::new(train_loader),
-        Arc::new(valid_loader),
-    )
-    .num_epochs(t.epochs)
-    .with_file_checkpointer(CheckpointRecorder::default())
-    .with_checkpointing_strategy(keep)
-    .metric_train_numeric(LossValue::default())
-    .metric_valid_numeric(LossValue::default())
-    .metric_train_numeric(GroupRate::encoder(o.encoder_lr))
-    .metric_train_numeric(GroupRate::head(o.head_lr))
-    .metric_train_numeric(Throughput::documents())
-    .metric_train_numeric(Throughput::tokens())
-    .metric_valid_numeric(dev_f1);
+    let mut training =
+        SupervisedTraining::new(&folder.path, Arc::new(train_loader), Arc::new(valid_loader))
+            .num_epochs(t.epochs)
+            .with_file_checkpointer(CheckpointRecorder::default())
+            .with_checkpointing_strategy(keep)
+            .metric_train_numeric(LossValue::default())
+            .metric_valid_numeric(LossValue::default())
+            .metric_train_numeric(GroupRate::encoder(o.encoder_lr))
+            .metric_train_numeric(GroupRate::head(o.head_lr))
+            .metric_train_numeric(Throughput::documents())
+            .metric_train_numeric(Throughput::tokens())
+            .metric_valid_numeric(dev_f1);
     if dev_set.dataset.kind == DatasetKind::Docred {
         training = training.metric_valid_numeric(DevScore::ign_f1(dev_set.clone(), decision));
     }
@@ -287,7 +294,10 @@ fn keep_best(folder: &RunFolder) -> Result<(usize, SetReport)> {
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().to_string();
-            name.strip_prefix("epoch-")?.strip_suffix(".json")?.parse().ok()
+            name.strip_prefix("epoch-")?
+                .strip_suffix(".json")?
+                .parse()
+                .ok()
         })
         .collect();
     epochs.sort_unstable();

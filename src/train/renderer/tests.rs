@@ -39,10 +39,16 @@ fn drive<R: MetricsRenderer>(r: &mut R) {
             r.update_train(state("loss", NumericEntry::Value(1.0 / it as f64)));
             r.render_train(progress(epoch, it * 2, 4, it), vec![]);
         }
-        let pending = NumericEntry::Aggregated { aggregated_value: 0.0, count: 0 };
+        let pending = NumericEntry::Aggregated {
+            aggregated_value: 0.0,
+            count: 0,
+        };
         r.update_valid(state("f1", pending));
         r.render_valid(progress(epoch, 1, 2, 1), vec![]);
-        let done = NumericEntry::Aggregated { aggregated_value: 42.5, count: 1 };
+        let done = NumericEntry::Aggregated {
+            aggregated_value: 42.5,
+            count: 1,
+        };
         r.update_valid(state("f1", done));
         r.render_valid(progress(epoch, 2, 2, 2), vec![]);
     }
@@ -73,8 +79,10 @@ fn jsonl_renderer_appends_a_record_per_iteration_and_validation() {
     drive(&mut r);
     drop(r);
     let text = std::fs::read_to_string(&path).unwrap();
-    let records: Vec<serde_json::Value> =
-        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(records.len(), 6);
     assert_eq!(records[2]["split"], "valid");
     assert_eq!(records[2]["metrics"]["Dev F1"], 42.5);
