@@ -30,7 +30,11 @@ fn smoke_config() -> Option<RunConfig> {
     // Two epochs on 8 documents put no logit above TH, so the adaptive rule predicts nothing and
     // its F1 of 0 would prove little; a global threshold fitted on dev predicts something and
     // also exercises the thresholds saved in the run folder.
-    let overrides = ["decision.strategy.kind=global".to_string()];
+    // Dropout on (the smoke config has it off): resuming must also replay the dropout masks.
+    let overrides = [
+        "decision.strategy.kind=global".to_string(),
+        "training.dropout=0.1".to_string(),
+    ];
     let mut config = RunConfig::load(&root.join("configs/smoke.toml"), &overrides).ok()?;
     // Relative paths of the config are relative to the repository root.
     config.encoder.source = root.join(&config.encoder.source).display().to_string();

@@ -258,6 +258,7 @@ fn encoder_folder(config: &RunConfig) -> Result<PathBuf> {
 }
 
 fn manifest<B: AutodiffBackend>(config: &RunConfig, device: &B::Device) -> Result<RunManifest> {
+    let encoder_dir = encoder_folder(config)?;
     let mut data = Vec::new();
     let files = [
         ("train", Some(&config.data.train)),
@@ -275,7 +276,7 @@ fn manifest<B: AutodiffBackend>(config: &RunConfig, device: &B::Device) -> Resul
     }
     Ok(RunManifest {
         encoder_source: config.encoder.source.clone(),
-        encoder_dir: encoder_folder(config)?,
+        encoder_dir: encoder_dir.canonicalize().unwrap_or(encoder_dir),
         git_commit: git_commit(),
         backend: std::any::type_name::<B>().to_string(),
         devices: vec![format!("{device:?}")],
