@@ -6,9 +6,11 @@ pub mod docred;
 pub mod document;
 pub mod load;
 pub mod relations;
+pub mod stats;
 
 pub use bio::read_bio;
 pub use docred::read_docred;
 pub use document::{Dataset, DatasetKind, Document, Entity, Fact, Mention};
 pub use load::load_dataset;
 pub use relations::RelationVocab;
+pub use stats::{DatasetStats, LengthStats};

@@ -2,5 +2,9 @@
 //! start offsets, truncation, ordered entity pairs and their multi-hot labels.
 
 pub mod feature;
+pub mod featurize;
+pub mod tokenizer;
 
 pub use feature::Feature;
+pub use featurize::{featurize, featurize_dataset, FeatureConfig};
+pub use tokenizer::{DocTokenizer, ModelType};

@@ -1,0 +1,178 @@
+//! Documents -> model features, exactly as the reference ATLOP preprocessing (Section 2.1):
+//! each word is tokenized on its own, a `*` goes before the first piece of every mention and
+//! after its last piece, a mention is represented at its leading `*`, the piece list is cut to
+//! `max_len - 2` and wrapped in the start / end tokens.
+//!
+//! The two formats place markers by different rules, both reproduced:
+//! - DocRED: at most one `*` per side of a word, from the SETS of mention starts and ends;
+//! - CDR/GDA: one `*` per distinct typed span `(start, end, type)` starting (ending) at the word,
+//!   so two spans starting at one word give two leading `*`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use burn::config::Config;
+use rayon::prelude::*;
+
+use super::tokenizer::DocTokenizer;
+use super::Feature;
+use crate::data::{Dataset, DatasetKind, Document};
+// Not `Result` by name: burn's `Config` derive expands to code that means std's `Result`.
+use crate::error::{self, AtlopError, DocRef};
+
+/// How documents become features.
+#[derive(Config, Debug, PartialEq)]
+pub struct FeatureConfig {
+    /// Maximum input length including the two special tokens (the paper's 1024; longer
+    /// documents are cut, inputs over 512 are encoded in two windows).
+    #[config(default = 1024)]
+    pub max_len: usize,
+    /// Put `*` around every mention (Section 2.1); off, a mention is its first word piece.
+    #[config(default = true)]
+    pub entity_markers: bool,
+}
+
+/// Featurizes one document; `doc_index` is its position in its dataset and `kind` its source
+/// format, which picks the marker rule (see the module comment).
+pub fn featurize(
+    doc: &Document,
+    doc_index: usize,
+    kind: DatasetKind,
+    tok: &DocTokenizer,
+    cfg: &FeatureConfig,
+) -> error::Result<Feature> {
+    let doc_ref = || DocRef {
+        index: doc_index,
+        title: doc.title.clone(),
+    };
+    let invalid = |field: &str, message: String| {
+        AtlopError::Invalid(format!("{}: field `{field}`: {message}", doc_ref()))
+    };
+    // Global word offset of every sentence.
+    let sent_start: Vec<usize> = doc
+        .sents
+        .iter()
+        .scan(0, |acc, s| {
+            let start = *acc;
+            *acc += s.len();
+            Some(start)
+        })
+        .collect();
+    let num_words = doc.num_words();
+    // Global [start, end) of every mention, entity-major.
+    let mut spans: Vec<Vec<(usize, usize)>> = Vec::with_capacity(doc.entities.len());
+    for (e, entity) in doc.entities.iter().enumerate() {
+        let mut list = Vec::with_capacity(entity.mentions.len());
+        for (m, mention) in entity.mentions.iter().enumerate() {
+            let base = sent_start.get(mention.sent_id).copied();
+            match base.map(|b| (b + mention.start, b + mention.end)) {
+                Some((s, t)) if s < t && t <= num_words => list.push((s, t)),
+                _ => {
+                    return Err(invalid(
+                        &format!("entities[{e}].mentions[{m}]"),
+                        "span is empty or outside the document".into(),
+                    ))
+                }
+            }
+        }
+        spans.push(list);
+    }
+
+    // Markers before / after each word.
+    let mut before = vec![0usize; num_words];
+    let mut after = vec![0usize; num_words];
+    if cfg.entity_markers {
+        match kind {
+            DatasetKind::Docred => {
+                for &(s, t) in spans.iter().flatten() {
+                    before[s] = 1;
+                    after[t - 1] = 1;
+                }
+            }
+            DatasetKind::Bio => {
+                let typed: BTreeSet<(usize, usize, &str)> = doc
+                    .entities
+                    .iter()
+                    .zip(&spans)
+                    .flat_map(|(e, s)| e.mentions.iter().zip(s))
+                    .map(|(m, &(s, t))| (s, t, m.entity_type.as_str()))
+                    .collect();
+                for (s, t, _) in typed {
+                    before[s] += 1;
+                    after[t - 1] += 1;
+                }
+            }
+        }
+    }
+
+    let marker = tok.marker_id();
+    let mut pieces: Vec<u32> = Vec::with_capacity(num_words * 2);
+    let mut offset = Vec::with_capacity(num_words);
+    for (w, word) in doc.sents.iter().flatten().enumerate() {
+        offset.push(pieces.len());
+        pieces.extend(std::iter::repeat_n(marker, before[w]));
+        pieces.extend(tok.word_pieces(word)?);
+        pieces.extend(std::iter::repeat_n(marker, after[w]));
+    }
+    let entity_pos = spans
+        .iter()
+        .map(|list| list.iter().map(|&(s, _)| offset[s]).collect())
+        .collect();
+    pieces.truncate(cfg.max_len.saturating_sub(2));
+    let input_ids = tok.with_special_tokens(&pieces);
+
+    let hts = doc.pairs();
+    let index: HashMap<(usize, usize), usize> =
+        hts.iter().enumerate().map(|(i, &p)| (p, i)).collect();
+    let mut labels: Vec<Vec<usize>> = vec![Vec::new(); hts.len()];
+    for (i, fact) in doc.facts.iter().flatten().enumerate() {
+        let Some(&row) = index.get(&(fact.head, fact.tail)) else {
+            return Err(invalid(
+                &format!("facts[{i}]"),
+                format!(
+                    "pair ({}, {}) is not a candidate pair",
+                    fact.head, fact.tail
+                ),
+            ));
+        };
+        if fact.relation == 0 {
+            return Err(invalid(
+                &format!("facts[{i}]"),
+                "relation 0 is the NA class".into(),
+            ));
+        }
+        if !labels[row].contains(&fact.relation) {
+            labels[row].push(fact.relation);
+        }
+    }
+    labels.iter_mut().for_each(|l| l.sort_unstable());
+
+    Ok(Feature {
+        doc_index,
+        title: doc.title.clone(),
+        input_ids,
+        entity_pos,
+        hts,
+        labels,
+    })
+}
+
+/// Featurizes every document of a dataset in parallel, in document order.
+pub fn featurize_dataset(
+    dataset: &Dataset,
+    tok: &DocTokenizer,
+    cfg: &FeatureConfig,
+) -> error::Result<Vec<Feature>> {
+    dataset
+        .documents
+        .par_iter()
+        .enumerate()
+        .map(|(i, doc)| {
+            featurize(doc, i, dataset.kind, tok, cfg).map_err(|e| match e {
+                AtlopError::Invalid(message) => {
+                    AtlopError::Invalid(format!("{}: {message}", dataset.path.display()))
+                }
+                other => other,
+            })
+        })
+        .collect()
+}
