@@ -2,3 +2,4 @@
 //! rest on numbers from this machine.
 
 pub mod encoder;
+pub mod head;

@@ -68,10 +68,11 @@ impl<B: Backend> GroupBilinear<B> {
     fn forward_outer(&self, z_head: Tensor<B, 2>, z_tail: Tensor<B, 2>) -> Tensor<B, 2> {
         let [n, _] = z_head.dims();
         let (g, k) = (self.groups(), self.block_size);
-        let zh = z_head.reshape([n, g, k, 1]);
-        let zt = z_tail.reshape([n, g, 1, k]);
-        // Flattened (group, head index, tail index), the reference's feature order.
-        let features = (zh * zt).reshape([n, g * k * k]); // [N, emb * block]
+        let zh = z_head.reshape([n * g, k, 1]);
+        let zt = z_tail.reshape([n * g, 1, k]);
+        // Outer products as a batched matmul: burn-flex runs it about 4x faster than a
+        // broadcast multiply. Flattened (group, head index, tail index): the reference's order.
+        let features = zh.matmul(zt).reshape([n, g * k * k]); // [N, emb * block]
         self.bilinear.forward(features)
     }
 
