@@ -128,7 +128,8 @@ where
     B: AutodiffBackend,
     M: AutodiffModule<B> + ParamGroups,
 {
-    /// Global norm of the averaged gradient at the last step, before clipping (for logs).
+    /// Global norm of the averaged gradient at the last step, before clipping (for logs);
+    /// `None` before the first step or when clipping is disabled.
     pub fn last_grad_norm(&self) -> Option<f64> {
         self.last_grad_norm
     }

@@ -232,3 +232,34 @@ fn rejects_zero_accumulation() {
         .unwrap();
     assert!(err.to_string().contains("grad_accumulation"), "{err}");
 }
+
+#[test]
+fn multi_device_gradients_are_summed_then_averaged_over_devices() {
+    use burn::tensor::backend::DeviceOps;
+    let config = OptimizerConfig::new()
+        .with_epsilon(1.0)
+        .with_max_grad_norm(0.05);
+    let model = Toy::<B>::new(&Default::default());
+    let (x1, x2) = (batch(8), batch(9));
+    let device: burn::tensor::Device<B> = Default::default();
+    let device_id = device.id();
+
+    let mut two_devices = config
+        .clone()
+        .with_num_devices(2)
+        .init::<Toy<B>, B>()
+        .unwrap();
+    let multi = MultiGradientsParams {
+        grads: vec![
+            (grads_of(&model, model.loss(x1.clone())), device_id),
+            (grads_of(&model, model.loss(x2.clone())), device_id),
+        ],
+    };
+    let by_devices = two_devices.step_multi(1.0, model.clone(), multi);
+
+    let mut single = config.init::<Toy<B>, B>().unwrap();
+    let mean_loss = (model.loss(x1) + model.loss(x2)).div_scalar(2.0);
+    let by_mean = single.step(1.0, model.clone(), grads_of(&model, mean_loss));
+
+    assert_close(&flat(&by_devices), &flat(&by_mean), 1e-6);
+}
