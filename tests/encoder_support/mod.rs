@@ -28,8 +28,7 @@ pub fn require(path: PathBuf) -> Option<PathBuf> {
     }
 }
 
-/// A fixture tensor: shape and values (integers widened to f64-exact f32 are not needed: ids
-/// are kept as i64).
+/// A fixture tensor: its shape, and its values in `floats` (f32 tensors) or `ints` (i64 ids).
 pub struct Fixture {
     pub shape: Vec<usize>,
     pub floats: Vec<f32>,
