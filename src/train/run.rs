@@ -193,8 +193,10 @@ pub fn train<B: AutodiffBackend>(
         ))
         .build();
 
+    // One interrupter for the Learner and the TUI, so quitting the dashboard stops training.
+    let interrupter = burn::train::Interrupter::new();
     let renderer = JsonlRenderer::new(
-        renderer(dashboard, t.log_every, resume_epoch),
+        renderer(dashboard, t.log_every, resume_epoch, interrupter.clone()),
         &folder.metrics(),
     )?;
     let mut training =
@@ -240,9 +242,13 @@ pub fn train<B: AutodiffBackend>(
 }
 
 /// The renderer a run shows progress with.
-fn renderer(dashboard: Dashboard, every: usize, resume_epoch: usize) -> Box<dyn MetricsRenderer> {
+fn renderer(
+    dashboard: Dashboard,
+    every: usize,
+    resume_epoch: usize,
+    interrupter: burn::train::Interrupter,
+) -> Box<dyn MetricsRenderer> {
     if dashboard == Dashboard::Auto && std::io::stdout().is_terminal() {
-        let interrupter = burn::train::Interrupter::new();
         let checkpoint = (resume_epoch > 0).then_some(resume_epoch);
         return Box::new(burn::train::renderer::tui::TuiMetricsRendererWrapper::new(
             interrupter,
