@@ -12,14 +12,18 @@
 pub mod backend;
 pub mod batch;
 pub mod bench;
+pub mod config;
 pub mod data;
 pub mod decision;
 pub mod encoder;
 pub mod error;
+pub mod evaluate;
 pub mod evaluation;
 pub mod experiment;
 pub mod features;
 pub mod model;
+pub mod pipeline;
+pub mod run_folder;
 pub mod train;
 
 pub use error::{AtlopError, DocRef, Result};

@@ -7,7 +7,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
 mod data;
+mod evaluate;
 mod experiment;
+mod train;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,7 +37,7 @@ pub enum Command {
     },
     /// Train a model from a config file.
     Train {
-        #[arg(long)]
+        #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
         config: Option<PathBuf>,
         /// `key=value` overrides of the config, validated against it.
         #[arg(long = "set")]
@@ -43,6 +45,12 @@ pub enum Command {
         /// Continue the run in this folder from its last checkpoint.
         #[arg(long)]
         resume: Option<PathBuf>,
+        /// Run folder (default: `runs/<name>-<timestamp>`).
+        #[arg(long, conflicts_with = "resume")]
+        out: Option<PathBuf>,
+        /// Plain log lines even on a terminal (no TUI).
+        #[arg(long)]
+        plain: bool,
     },
     /// Evaluate a trained run on a dataset file.
     Evaluate {
@@ -53,6 +61,9 @@ pub enum Command {
         /// Also write CodaLab's `result.json` here.
         #[arg(long)]
         result_json: Option<PathBuf>,
+        /// Only documents START..END of the file (as a run's `dev_docs`).
+        #[arg(long, value_name = "START..END")]
+        docs: Option<String>,
     },
     /// Predict relations on new documents with a trained run.
     Predict {
@@ -116,6 +127,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             force,
         } => experiment::run(name, profile, seeds, dry_run, force),
         Command::Bench { what } => bench::run(what),
+        Command::Train {
+            config,
+            overrides,
+            resume,
+            out,
+            plain,
+        } => train::run(config, &overrides, resume, out, plain),
+        Command::Evaluate {
+            run,
+            data,
+            result_json,
+            docs,
+        } => evaluate::run(&run, &data, result_json.as_deref(), docs.as_deref()),
         command => anyhow::bail!("`{command:?}` is not built yet"),
     }
 }

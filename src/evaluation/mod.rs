@@ -8,6 +8,7 @@ pub mod codalab;
 pub mod docred;
 mod prediction;
 pub mod train_facts;
+pub mod whole_set;
 
 pub use bio::BioReport;
 pub use codalab::{to_codalab, write_result_json, CodalabEntry};

@@ -1,6 +1,7 @@
 //! The ATLOP head: logsumexp pooling, localized context pooling, group bilinear classifier,
 //! and the losses (adaptive-thresholding and BCE).
 
+pub mod atlop;
 pub mod bilinear;
 pub mod head;
 pub mod localized_context;

@@ -44,7 +44,11 @@
 
 pub mod checkpoint;
 pub mod clipping;
+pub mod epoch_loader;
+pub mod metrics;
 pub mod optimizer;
+pub mod renderer;
+pub mod run;
 pub mod scheduler;
 
 pub use checkpoint::{

@@ -1,0 +1,99 @@
+//! `atlop evaluate`: a run folder's best model on a dataset file, decided with the run's rule
+//! and the thresholds it fitted on dev, scored with the dataset's official metric. Reads only
+//! the run folder (config, encoder files, best model, dev report) and the data files.
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
+use burn::tensor::backend::Backend;
+
+use crate::config::DocSlice;
+use crate::error::{AtlopError, Result};
+use crate::evaluation::whole_set::{EvalSet, SetReport};
+use crate::evaluation::{decisions_to_predictions, to_codalab, write_result_json, TrainFacts};
+use crate::features::tokenizer::DocTokenizer;
+use crate::model::atlop::AtlopModel;
+use crate::pipeline::{infer_scores, load_documents, load_split};
+use crate::run_folder::RunFolder;
+
+/// What to evaluate.
+#[derive(Debug, Clone)]
+pub struct EvaluateOptions<'a> {
+    pub run: &'a Path,
+    pub data: &'a Path,
+    /// Only these documents of `data` (as a run's `dev_docs`).
+    pub docs: Option<DocSlice>,
+    /// Also write CodaLab's `result.json` (DocRED).
+    pub result_json: Option<&'a Path>,
+}
+
+fn run_error(path: &Path, message: impl Into<String>) -> AtlopError {
+    AtlopError::Run {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Loads the best model of a run folder, built from the folder alone.
+pub fn load_best<B: Backend>(
+    folder: &RunFolder,
+    num_classes: usize,
+    device: &B::Device,
+) -> Result<AtlopModel<B>> {
+    let config = folder.read_config()?;
+    let model = AtlopModel::<B>::init(&config, &folder.encoder_dir(), num_classes, false, device)?;
+    let path = folder.best_model();
+    let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::default();
+    let record = Recorder::<B>::load(&recorder, path.clone(), device)
+        .map_err(|e| run_error(&folder.path, format!("{}: {e}", path.display())))?;
+    Ok(model.load_record(record))
+}
+
+/// Evaluates; the report is `None` for an unlabelled file (then only `result.json` is written).
+pub fn evaluate_run<B: Backend>(
+    options: &EvaluateOptions,
+    device: &B::Device,
+) -> Result<Option<SetReport>> {
+    let folder = RunFolder::open(options.run)?;
+    let config = folder.read_config()?;
+    let tokenizer = DocTokenizer::from_dir(&folder.encoder_dir())?;
+    let split = load_split(&config, options.data, options.docs, &tokenizer)?;
+    let num_classes = split.vocab.num_classes();
+    let model = load_best::<B>(&folder, num_classes, device)?;
+    let scores = infer_scores(
+        &model,
+        &split.features,
+        num_classes,
+        tokenizer.pad_id(),
+        config.training.eval_batch_size,
+        device,
+    )?;
+    let dev_report = std::fs::read_to_string(folder.best_report())
+        .map_err(|e| AtlopError::io(folder.best_report(), e))?;
+    let dev: SetReport = serde_json::from_str(&dev_report).map_err(|e| AtlopError::Json {
+        path: folder.best_report(),
+        source: e,
+    })?;
+    if let Some(out) = options.result_json {
+        let decided = dev.decision.decide(&scores)?;
+        let predictions = decisions_to_predictions(&split.features, &decided)?;
+        write_result_json(out, &to_codalab(&predictions, &split.vocab)?)?;
+    }
+    if !split.dataset.is_labelled() {
+        return Ok(None);
+    }
+    let train_facts = match split.dataset.kind {
+        crate::data::DatasetKind::Docred => {
+            let (train, _) = load_documents(&config, &config.data.train, config.data.train_docs)?;
+            TrainFacts::from_dataset(&train)
+        }
+        crate::data::DatasetKind::Bio => TrainFacts::default(),
+    };
+    let set = EvalSet {
+        dataset: split.dataset,
+        features: split.features,
+        train_facts,
+    };
+    set.score(&scores, &dev.decision).map(Some)
+}

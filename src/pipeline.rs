@@ -1,0 +1,96 @@
+//! The steps training and evaluation share, so both read data and score it identically:
+//! a configured split of a dataset file -> features, and a model's logits over a whole set.
+
+use std::path::Path;
+
+use burn::tensor::backend::Backend;
+
+use crate::batch::{check_feature, AtlopBatch};
+use crate::config::{DocSlice, RunConfig};
+use crate::data::{load_dataset, Dataset, RelationVocab};
+use crate::decision::ScoreMatrix;
+use crate::error::{AtlopError, Result};
+use crate::features::featurize::{featurize_dataset, FeatureConfig};
+use crate::features::tokenizer::DocTokenizer;
+use crate::features::Feature;
+use crate::model::atlop::AtlopModel;
+
+/// A dataset file (or a slice of it) and its features.
+#[derive(Debug, Clone)]
+pub struct Split {
+    pub dataset: Dataset,
+    pub vocab: RelationVocab,
+    pub features: Vec<Feature>,
+}
+
+/// Reads `path` (documents `slice` only, re-indexed from 0), featurises it with the run's
+/// settings and checks every feature against the class count.
+pub fn load_split(
+    config: &RunConfig,
+    path: &Path,
+    slice: Option<DocSlice>,
+    tokenizer: &DocTokenizer,
+) -> Result<Split> {
+    let (dataset, vocab) = load_documents(config, path, slice)?;
+    let features = featurize_dataset(
+        &dataset,
+        tokenizer,
+        &FeatureConfig::new()
+            .with_max_len(config.data.max_len)
+            .with_entity_markers(config.data.entity_markers),
+    )?;
+    for f in &features {
+        check_feature(f, vocab.num_classes())?;
+    }
+    Ok(Split {
+        dataset,
+        vocab,
+        features,
+    })
+}
+
+/// Reads `path` with the run's vocabulary folder; only documents `slice`, re-indexed from 0.
+pub fn load_documents(
+    config: &RunConfig,
+    path: &Path,
+    slice: Option<DocSlice>,
+) -> Result<(Dataset, RelationVocab)> {
+    let (mut dataset, vocab) = load_dataset(path, config.data.vocab.as_deref())?;
+    if let Some(s) = slice {
+        let n = dataset.documents.len();
+        if s.start >= n {
+            return Err(AtlopError::Invalid(format!(
+                "{}: document slice {}..{} starts past the {n} documents",
+                path.display(),
+                s.start,
+                s.end
+            )));
+        }
+        dataset.documents = dataset.documents[s.start..s.end.min(n)].to_vec();
+    }
+    Ok((dataset, vocab))
+}
+
+/// Logits of every pair of `features`, in feature then `hts` order, from batches of
+/// `batch_size` documents in file order (as the dev pass of training batches them).
+pub fn infer_scores<B: Backend>(
+    model: &AtlopModel<B>,
+    features: &[Feature],
+    num_classes: usize,
+    pad_id: u32,
+    batch_size: usize,
+    device: &B::Device,
+) -> Result<ScoreMatrix> {
+    let mut data = Vec::new();
+    for chunk in features.chunks(batch_size.max(1)) {
+        let batch = AtlopBatch::<B>::from_features(chunk, num_classes, pad_id, device)?;
+        let logits = model.forward(&batch).logits; // [N, C]
+        let values = logits
+            .into_data()
+            .to_vec::<f32>()
+            .map_err(|e| AtlopError::Invalid(format!("reading logits: {e:?}")))?;
+        data.extend(values);
+    }
+    let rows = features.iter().map(|f| f.hts.len()).sum();
+    ScoreMatrix::new(rows, num_classes, data)
+}

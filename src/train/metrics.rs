@@ -1,0 +1,358 @@
+//! The numbers a training run shows and logs, as burn-train metrics: loss, the two learning
+//! rates (the Learner only knows the schedule factor), throughput, and the dev scores of the
+//! WHOLE dev set.
+//!
+//! burn averages a metric's per-batch entries over the epoch (count-weighted). A whole-set F1
+//! is no mean of per-batch values, so [`DevScore`] collects every validation batch's logits and
+//! reports count 0 until the last document arrives; then it scores the whole set once and
+//! reports that value with count 1, which makes burn's epoch mean exactly the whole-set score
+//! (and lets burn's best-checkpoint strategy select on it).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::train::metric::state::{FormatOptions, NumericMetricState};
+use burn::train::metric::{
+    Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes, NumericEntry,
+    SerializedEntry,
+};
+
+use crate::config::DecisionSection;
+use crate::decision::ScoreMatrix;
+use crate::evaluation::whole_set::{EvalSet, SetReport};
+use crate::model::atlop::StepItem;
+
+/// Names as shown in the dashboard and written to `metrics.jsonl` (burn also uses them as file
+/// names: no `/`).
+pub const LOSS: &str = "Loss";
+pub const DEV_F1: &str = "Dev F1";
+pub const DEV_IGN_F1: &str = "Dev Ign F1";
+
+fn numeric(higher_is_better: bool, unit: Option<&str>) -> MetricAttributes {
+    NumericAttributes {
+        unit: unit.map(str::to_string),
+        higher_is_better,
+    }
+    .into()
+}
+
+/// Mean loss, weighted by documents.
+#[derive(Clone, Default)]
+pub struct LossValue {
+    state: NumericMetricState,
+}
+
+impl Metric for LossValue {
+    type Input = StepItem;
+
+    fn name(&self) -> MetricName {
+        Arc::new(LOSS.into())
+    }
+
+    fn update(&mut self, item: &StepItem, _: &MetricMetadata) -> SerializedEntry {
+        let opts = FormatOptions::new(self.name()).precision(4);
+        self.state.update(item.loss, item.doc_indices.len(), opts)
+    }
+
+    fn clear(&mut self) {
+        self.state.reset();
+    }
+
+    fn attributes(&self) -> MetricAttributes {
+        numeric(false, None)
+    }
+}
+
+impl Numeric for LossValue {
+    fn value(&self) -> NumericEntry {
+        self.state.current_value()
+    }
+    fn running_value(&self) -> NumericEntry {
+        self.state.running_value()
+    }
+}
+
+/// One group's learning rate: the schedule factor the Learner passes times the group's base.
+#[derive(Clone)]
+pub struct GroupRate {
+    name: &'static str,
+    base: f64,
+    state: NumericMetricState,
+}
+
+impl GroupRate {
+    pub fn encoder(base: f64) -> Self {
+        Self {
+            name: "LR encoder",
+            base,
+            state: NumericMetricState::new(),
+        }
+    }
+    pub fn head(base: f64) -> Self {
+        Self {
+            name: "LR head",
+            base,
+            state: NumericMetricState::new(),
+        }
+    }
+}
+
+impl Metric for GroupRate {
+    type Input = ();
+
+    fn name(&self) -> MetricName {
+        Arc::new(self.name.into())
+    }
+
+    fn update(&mut self, _: &(), metadata: &MetricMetadata) -> SerializedEntry {
+        let rate = metadata.lr.unwrap_or(0.0) * self.base;
+        let opts = FormatOptions::new(self.name()).precision(2);
+        self.state.update(rate, 1, opts)
+    }
+
+    fn clear(&mut self) {
+        self.state.reset();
+    }
+
+    fn attributes(&self) -> MetricAttributes {
+        numeric(false, None)
+    }
+}
+
+impl Numeric for GroupRate {
+    fn value(&self) -> NumericEntry {
+        self.state.current_value()
+    }
+    fn running_value(&self) -> NumericEntry {
+        self.state.running_value()
+    }
+}
+
+/// Documents or tokens per second, measured between consecutive updates.
+#[derive(Clone)]
+pub struct Throughput {
+    tokens: bool,
+    last: Option<Instant>,
+    state: NumericMetricState,
+}
+
+impl Throughput {
+    pub fn documents() -> Self {
+        Self {
+            tokens: false,
+            last: None,
+            state: NumericMetricState::new(),
+        }
+    }
+    pub fn tokens() -> Self {
+        Self {
+            tokens: true,
+            ..Self::documents()
+        }
+    }
+}
+
+impl Metric for Throughput {
+    type Input = StepItem;
+
+    fn name(&self) -> MetricName {
+        Arc::new(
+            if self.tokens {
+                "Tokens per s"
+            } else {
+                "Docs per s"
+            }
+            .into(),
+        )
+    }
+
+    fn update(&mut self, item: &StepItem, _: &MetricMetadata) -> SerializedEntry {
+        let now = Instant::now();
+        let seconds = self
+            .last
+            .map_or(0.0, |t| now.duration_since(t).as_secs_f64());
+        self.last = Some(now);
+        let amount = if self.tokens {
+            item.tokens
+        } else {
+            item.doc_indices.len()
+        } as f64;
+        let rate = if seconds > 0.0 { amount / seconds } else { 0.0 };
+        let opts = FormatOptions::new(self.name()).precision(1);
+        self.state.update(rate, 1, opts)
+    }
+
+    fn clear(&mut self) {
+        self.state.reset();
+        self.last = None;
+    }
+
+    fn attributes(&self) -> MetricAttributes {
+        numeric(true, None)
+    }
+}
+
+impl Numeric for Throughput {
+    fn value(&self) -> NumericEntry {
+        self.state.current_value()
+    }
+    fn running_value(&self) -> NumericEntry {
+        self.state.running_value()
+    }
+}
+
+/// Where the dev metric writes each epoch's full report: `<dir>/epoch-<e>.json`.
+#[derive(Debug, Clone)]
+pub struct DevReports {
+    pub dir: PathBuf,
+}
+
+impl DevReports {
+    pub fn path(&self, epoch: usize) -> PathBuf {
+        self.dir.join(format!("epoch-{epoch}.json"))
+    }
+}
+
+/// Whole-dev-set F1 (or Ign F1); see the module documentation.
+#[derive(Clone)]
+pub struct DevScore {
+    ign: bool,
+    set: Arc<EvalSet>,
+    decision: Arc<DecisionSection>,
+    /// Writes the epoch's report (only one of the two dev metrics does).
+    reports: Option<DevReports>,
+    /// Logit rows per document index, filled over one validation epoch.
+    rows: BTreeMap<usize, Vec<f32>>,
+    num_classes: usize,
+    last: NumericEntry,
+}
+
+impl DevScore {
+    /// Dev F1; writes each epoch's report to `reports`.
+    pub fn f1(set: Arc<EvalSet>, decision: Arc<DecisionSection>, reports: DevReports) -> Self {
+        Self {
+            ign: false,
+            set,
+            decision,
+            reports: Some(reports),
+            rows: BTreeMap::new(),
+            num_classes: 0,
+            last: NumericEntry::Value(0.0),
+        }
+    }
+
+    /// Dev Ign F1 (DocRED).
+    pub fn ign_f1(set: Arc<EvalSet>, decision: Arc<DecisionSection>) -> Self {
+        Self {
+            ign: true,
+            reports: None,
+            ..Self::f1(
+                set,
+                decision,
+                DevReports {
+                    dir: PathBuf::new(),
+                },
+            )
+        }
+    }
+
+    fn collect(&mut self, item: &StepItem) {
+        let Some(logits) = &item.logits else { return };
+        let c = item.num_classes.max(1);
+        self.num_classes = c;
+        let mut offset = 0;
+        for (&doc, &pairs) in item.doc_indices.iter().zip(&item.num_pairs) {
+            let end = (offset + pairs) * c;
+            self.rows
+                .insert(doc, logits.get(offset * c..end).unwrap_or(&[]).to_vec());
+            offset += pairs;
+        }
+    }
+
+    /// Scores the collected set; `None` (with a log line) when scoring fails.
+    fn score(&self) -> Option<SetReport> {
+        let data: Vec<f32> = self.rows.values().flatten().copied().collect();
+        let c = self.num_classes.max(1);
+        let scores = ScoreMatrix::new(data.len() / c, c, data).ok()?;
+        match self
+            .set
+            .tune_and_score(&scores, &self.decision.strategy, &self.decision.search)
+        {
+            Ok(report) => Some(report),
+            Err(e) => {
+                eprintln!("dev evaluation failed: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Metric for DevScore {
+    type Input = StepItem;
+
+    fn name(&self) -> MetricName {
+        Arc::new(if self.ign { DEV_IGN_F1 } else { DEV_F1 }.into())
+    }
+
+    fn update(&mut self, item: &StepItem, metadata: &MetricMetadata) -> SerializedEntry {
+        self.collect(item);
+        if self.rows.len() < self.set.features.len() {
+            let entry = NumericEntry::Aggregated {
+                aggregated_value: 0.0,
+                count: 0,
+            };
+            return SerializedEntry::new(format!("{} pending", self.name()), entry.serialize());
+        }
+        let report = self.score();
+        if let (Some(report), Some(reports)) = (&report, &self.reports) {
+            let epoch = metadata.global_progress.items_processed;
+            let written = serde_json::to_string_pretty(report)
+                .map_err(std::io::Error::other)
+                .and_then(|text| {
+                    std::fs::create_dir_all(&reports.dir)?;
+                    std::fs::write(reports.path(epoch), text)
+                });
+            if let Err(e) = written {
+                eprintln!("cannot write the dev report of epoch {epoch}: {e}");
+            }
+        }
+        let value = report
+            .map(|r| {
+                if self.ign {
+                    r.ign_f1.unwrap_or(0.0)
+                } else {
+                    r.f1
+                }
+            })
+            .unwrap_or(0.0)
+            * 100.0;
+        self.rows.clear();
+        self.last = NumericEntry::Aggregated {
+            aggregated_value: value,
+            count: 1,
+        };
+        SerializedEntry::new(
+            format!("{}: {value:.2}", self.name()),
+            self.last.serialize(),
+        )
+    }
+
+    fn clear(&mut self) {
+        self.rows.clear();
+    }
+
+    fn attributes(&self) -> MetricAttributes {
+        numeric(true, Some("%"))
+    }
+}
+
+impl Numeric for DevScore {
+    fn value(&self) -> NumericEntry {
+        self.last.clone()
+    }
+    fn running_value(&self) -> NumericEntry {
+        self.last.clone()
+    }
+}

@@ -1,0 +1,280 @@
+//! What a training run shows. On a terminal, burn-train's TUI; without one (logs, CI, `nohup`),
+//! [`PlainRenderer`]: one readable line every `every` iterations and one per epoch, where
+//! burn's own fallback prints a debug dump with no metric values. Either way [`JsonlRenderer`]
+//! appends every value to `metrics.jsonl` in the run folder.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use burn::train::metric::{MetricDefinition, MetricId};
+use burn::train::renderer::{
+    EvaluationName, EvaluationProgress, MetricState, MetricsRenderer, MetricsRendererEvaluation,
+    MetricsRendererTraining, ProgressType, TrainingProgress,
+};
+use burn::train::LearnerSummary;
+
+use crate::error::{AtlopError, Result};
+
+/// Metric names by id, and the latest numeric value of each.
+#[derive(Default)]
+struct MetricBook {
+    names: HashMap<MetricId, String>,
+    values: BTreeMap<String, f64>,
+}
+
+impl MetricBook {
+    fn register(&mut self, definition: &MetricDefinition) {
+        self.names
+            .insert(definition.metric_id.clone(), definition.name.clone());
+    }
+
+    fn update(&mut self, state: &MetricState) {
+        if let MetricState::Numeric(entry, value) = state {
+            if let Some(name) = self.names.get(&entry.metric_id) {
+                // Count-0 entries are the dev metric's "not yet" (see `metrics`).
+                let pending = matches!(
+                    value,
+                    burn::train::metric::NumericEntry::Aggregated { count: 0, .. }
+                );
+                if !pending {
+                    self.values.insert(name.clone(), value.current());
+                }
+            }
+        }
+    }
+
+    fn line(&self) -> String {
+        self.values
+            .iter()
+            .map(|(name, v)| format!("{name} {}", format_value(*v)))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+}
+
+fn format_value(v: f64) -> String {
+    if v != 0.0 && v.abs() < 1e-2 {
+        format!("{v:.2e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn is_last(item: &TrainingProgress) -> bool {
+    item.progress
+        .as_ref()
+        .is_some_and(|p| p.items_processed >= p.items_total)
+}
+
+/// Plain text lines for logs.
+pub struct PlainRenderer<W: Write + Send + Sync> {
+    out: W,
+    every: usize,
+    train: MetricBook,
+    valid: MetricBook,
+    /// Per epoch: sum and count of the train values, for the epoch line's means.
+    epoch_sums: BTreeMap<String, (f64, usize)>,
+}
+
+impl<W: Write + Send + Sync> PlainRenderer<W> {
+    /// A line every `every` training iterations (at least 1).
+    pub fn new(out: W, every: usize) -> Self {
+        Self {
+            out,
+            every: every.max(1),
+            train: MetricBook::default(),
+            valid: MetricBook::default(),
+            epoch_sums: BTreeMap::new(),
+        }
+    }
+
+    /// The writer, e.g. a `Vec<u8>` in tests.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn print(&mut self, line: String) {
+        // A log line that cannot be written must not stop training.
+        let _ = writeln!(self.out, "{line}");
+        let _ = self.out.flush();
+    }
+}
+
+impl<W: Write + Send + Sync> MetricsRendererTraining for PlainRenderer<W> {
+    fn update_train(&mut self, state: MetricState) {
+        self.train.update(&state);
+    }
+
+    fn update_valid(&mut self, state: MetricState) {
+        self.valid.update(&state);
+    }
+
+    fn render_train(&mut self, item: TrainingProgress, _: Vec<ProgressType>) {
+        for (name, v) in &self.train.values {
+            let sum = self.epoch_sums.entry(name.clone()).or_default();
+            sum.0 += v;
+            sum.1 += 1;
+        }
+        let iteration = item.iteration.unwrap_or(0);
+        if iteration.is_multiple_of(self.every) || is_last(&item) {
+            let g = &item.global_progress;
+            let p = item
+                .progress
+                .as_ref()
+                .map_or((0, 0), |p| (p.items_processed, p.items_total));
+            let line = format!(
+                "train epoch {}/{} iter {iteration} docs {}/{} | {}",
+                g.items_processed,
+                g.items_total,
+                p.0,
+                p.1,
+                self.train.line()
+            );
+            self.print(line);
+        }
+    }
+
+    fn render_valid(&mut self, item: TrainingProgress, _: Vec<ProgressType>) {
+        if !is_last(&item) {
+            return;
+        }
+        let means: Vec<String> = self
+            .epoch_sums
+            .iter()
+            .map(|(name, (s, n))| format!("{name} {}", format_value(s / (*n).max(1) as f64)))
+            .collect();
+        self.epoch_sums.clear();
+        let g = &item.global_progress;
+        let line = format!(
+            "epoch {}/{} done | train mean: {} | valid: {}",
+            g.items_processed,
+            g.items_total,
+            means.join(" | "),
+            self.valid.line()
+        );
+        self.print(line);
+    }
+
+    fn on_train_end(
+        &mut self,
+        _: Option<LearnerSummary>,
+    ) -> std::result::Result<(), Box<dyn std::error::Error>> {
+        self.print("training finished".into());
+        Ok(())
+    }
+}
+
+impl<W: Write + Send + Sync> MetricsRendererEvaluation for PlainRenderer<W> {
+    fn update_test(&mut self, _: EvaluationName, state: MetricState) {
+        self.valid.update(&state);
+    }
+
+    fn render_test(&mut self, _: EvaluationProgress, _: Vec<ProgressType>) {}
+}
+
+impl<W: Write + Send + Sync> MetricsRenderer for PlainRenderer<W> {
+    fn manual_close(&mut self) {}
+
+    fn register_metric(&mut self, definition: MetricDefinition) {
+        self.train.register(&definition);
+        self.valid.register(&definition);
+    }
+}
+
+/// Appends one JSON object per training iteration and per finished validation to
+/// `metrics.jsonl`, then hands everything to the renderer it wraps.
+pub struct JsonlRenderer {
+    inner: Box<dyn MetricsRenderer>,
+    file: File,
+    train: MetricBook,
+    valid: MetricBook,
+}
+
+impl JsonlRenderer {
+    /// Opens (appending: a resumed run continues the file) `path`.
+    pub fn new(inner: Box<dyn MetricsRenderer>, path: &Path) -> Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| AtlopError::io(path, e))?;
+        Ok(Self {
+            inner,
+            file,
+            train: MetricBook::default(),
+            valid: MetricBook::default(),
+        })
+    }
+
+    fn write(&mut self, split: &str, item: &TrainingProgress, values: &BTreeMap<String, f64>) {
+        let record = serde_json::json!({
+            "split": split,
+            "epoch": item.global_progress.items_processed,
+            "iteration": item.iteration,
+            "metrics": values,
+        });
+        let _ = writeln!(self.file, "{record}");
+    }
+}
+
+impl MetricsRendererTraining for JsonlRenderer {
+    fn update_train(&mut self, state: MetricState) {
+        self.train.update(&state);
+        self.inner.update_train(state);
+    }
+
+    fn update_valid(&mut self, state: MetricState) {
+        self.valid.update(&state);
+        self.inner.update_valid(state);
+    }
+
+    fn render_train(&mut self, item: TrainingProgress, indicators: Vec<ProgressType>) {
+        let values = self.train.values.clone();
+        self.write("train", &item, &values);
+        self.inner.render_train(item, indicators);
+    }
+
+    fn render_valid(&mut self, item: TrainingProgress, indicators: Vec<ProgressType>) {
+        if is_last(&item) {
+            let values = self.valid.values.clone();
+            self.write("valid", &item, &values);
+            let _ = self.file.flush();
+        }
+        self.inner.render_valid(item, indicators);
+    }
+
+    fn on_train_end(
+        &mut self,
+        summary: Option<LearnerSummary>,
+    ) -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let _ = self.file.flush();
+        self.inner.on_train_end(summary)
+    }
+}
+
+impl MetricsRendererEvaluation for JsonlRenderer {
+    fn update_test(&mut self, name: EvaluationName, state: MetricState) {
+        self.inner.update_test(name, state);
+    }
+
+    fn render_test(&mut self, item: EvaluationProgress, indicators: Vec<ProgressType>) {
+        self.inner.render_test(item, indicators);
+    }
+}
+
+impl MetricsRenderer for JsonlRenderer {
+    fn manual_close(&mut self) {
+        self.inner.manual_close();
+    }
+
+    fn register_metric(&mut self, definition: MetricDefinition) {
+        self.train.register(&definition);
+        self.valid.register(&definition);
+        self.inner.register_metric(definition);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,90 @@
+use std::sync::Arc;
+
+use burn::data::dataloader::Progress;
+use burn::train::metric::{MetricEntry, NumericEntry, SerializedEntry};
+
+use super::*;
+
+fn definition(id: &str, name: &str) -> MetricDefinition {
+    MetricDefinition {
+        metric_id: MetricId::new(Arc::new(id.into())),
+        name: name.into(),
+        description: None,
+        attributes: burn::train::metric::MetricAttributes::None,
+    }
+}
+
+fn state(id: &str, value: NumericEntry) -> MetricState {
+    let entry = MetricEntry::new(
+        MetricId::new(Arc::new(id.into())),
+        SerializedEntry::new(String::new(), value.serialize()),
+    );
+    MetricState::Numeric(entry, value)
+}
+
+fn progress(epoch: usize, done: usize, total: usize, iteration: usize) -> TrainingProgress {
+    TrainingProgress {
+        progress: Some(Progress::new(done, total)),
+        global_progress: Progress::new(epoch, 2),
+        iteration: Some(iteration),
+    }
+}
+
+/// Two epochs of two iterations and a validation: plain lines with values, no debug dump.
+fn drive<R: MetricsRenderer>(r: &mut R) {
+    r.register_metric(definition("loss", "Loss"));
+    r.register_metric(definition("f1", "Dev F1"));
+    for epoch in 1..=2 {
+        for it in 1..=2 {
+            r.update_train(state("loss", NumericEntry::Value(1.0 / it as f64)));
+            r.render_train(progress(epoch, it * 2, 4, it), vec![]);
+        }
+        let pending = NumericEntry::Aggregated {
+            aggregated_value: 0.0,
+            count: 0,
+        };
+        r.update_valid(state("f1", pending));
+        r.render_valid(progress(epoch, 1, 2, 1), vec![]);
+        let done = NumericEntry::Aggregated {
+            aggregated_value: 42.5,
+            count: 1,
+        };
+        r.update_valid(state("f1", done));
+        r.render_valid(progress(epoch, 2, 2, 2), vec![]);
+    }
+}
+
+#[test]
+fn plain_renderer_prints_lines_with_values_every_n_and_per_epoch() {
+    let mut r = PlainRenderer::new(Vec::new(), 2);
+    drive(&mut r);
+    let text = String::from_utf8(r.into_inner()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // Per epoch: the line of iteration 2 (every 2, also the last) and the epoch line.
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines[0], "train epoch 1/2 iter 2 docs 4/4 | Loss 0.5000");
+    assert_eq!(
+        lines[1],
+        "epoch 1/2 done | train mean: Loss 0.7500 | valid: Dev F1 42.5000"
+    );
+    assert!(!text.contains("TrainingProgress"), "{text}");
+}
+
+#[test]
+fn jsonl_renderer_appends_a_record_per_iteration_and_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metrics.jsonl");
+    let inner = Box::new(PlainRenderer::new(Vec::new(), 1));
+    let mut r = JsonlRenderer::new(inner, &path).unwrap();
+    drive(&mut r);
+    drop(r);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 6);
+    assert_eq!(records[2]["split"], "valid");
+    assert_eq!(records[2]["metrics"]["Dev F1"], 42.5);
+    assert_eq!(records[5]["epoch"], 2);
+}

@@ -1,0 +1,339 @@
+//! `atlop train`: one run of the paper's recipe (Sec. 4.1) through burn-train's `Learner` and
+//! `SupervisedTraining`, with the two-group AdamW, the warm-up/linear-decay schedule, global
+//! norm clipping, atomic full-precision checkpoints, the whole-dev-set metrics of every epoch
+//! and the best-dev-F1 model kept in `best/` (see [`crate::run_folder`] for the folder).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::tensor::backend::AutodiffBackend;
+use burn::train::checkpoint::{
+    ComposedCheckpointingStrategy, KeepLastNCheckpoints, MetricCheckpointingStrategy,
+};
+use burn::train::metric::store::{Aggregate, Direction, Split as MetricSplit};
+use burn::train::renderer::MetricsRenderer;
+use burn::train::{Learner, SupervisedTraining};
+
+use super::epoch_loader::EpochLoader;
+use super::metrics::{DevReports, DevScore, GroupRate, LossValue, Throughput};
+use super::renderer::{JsonlRenderer, PlainRenderer};
+use super::{latest_checkpoint, remove_stale_temp_files, CheckpointRecorder};
+use super::{OptimizerConfig, WarmupLinearDecayConfig};
+use crate::batch::AtlopBatcher;
+use crate::config::RunConfig;
+use crate::data::DatasetKind;
+use crate::encoder::source::HubCache;
+use crate::encoder::ModelSource;
+use crate::error::{AtlopError, Result};
+use crate::evaluation::whole_set::{EvalSet, SetReport};
+use crate::evaluation::TrainFacts;
+use crate::features::tokenizer::DocTokenizer;
+use crate::model::atlop::AtlopModel;
+use crate::pipeline::load_split;
+use crate::run_folder::{git_commit, now_unix, sha256_file, DataFile, RunFolder, RunManifest};
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dashboard {
+    /// burn's TUI on a terminal, plain lines otherwise.
+    Auto,
+    /// Plain lines on stdout.
+    Plain,
+}
+
+/// What `atlop train` was asked to do.
+#[derive(Debug, Clone)]
+pub enum TrainTarget {
+    /// A new run with this configuration, in `out` or `runs/<name>-<timestamp>`.
+    New {
+        config: Box<RunConfig>,
+        out: Option<PathBuf>,
+    },
+    /// Continue the run in this folder from its last complete checkpoint.
+    Resume(PathBuf),
+}
+
+/// The outcome of a finished run.
+#[derive(Debug, Clone)]
+pub struct TrainSummary {
+    pub run_dir: PathBuf,
+    pub best_epoch: usize,
+    pub best: SetReport,
+    /// The epoch the run started from (0 for a fresh run).
+    pub resumed_from: usize,
+    pub seconds: f64,
+    pub iterations_per_epoch: usize,
+}
+
+fn run_error(path: &Path, message: impl Into<String>) -> AtlopError {
+    AtlopError::Run {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Trains on backend `B` on `device` (one device; the dev pass runs there too).
+pub fn train<B: AutodiffBackend>(
+    target: TrainTarget,
+    dashboard: Dashboard,
+    device: B::Device,
+) -> Result<TrainSummary> {
+    let started = Instant::now();
+    let (folder, config, resume_epoch) = match target {
+        TrainTarget::New { config, out } => {
+            let folder = RunFolder::create(out.as_deref(), &config.name)?;
+            if latest_checkpoint(&folder.path)?.is_some() {
+                return Err(run_error(
+                    &folder.path,
+                    "already holds checkpoints; use --resume to continue it",
+                ));
+            }
+            let manifest = manifest::<B>(&config, &device)?;
+            folder.write_inputs(&config, &manifest)?;
+            (folder, *config, 0)
+        }
+        TrainTarget::Resume(path) => {
+            let folder = RunFolder::open(&path)?;
+            remove_stale_temp_files(&folder.path)?;
+            let epoch = latest_checkpoint(&folder.path)?
+                .ok_or_else(|| run_error(&path, "no complete checkpoint to resume from"))?;
+            (folder.clone(), folder.read_config()?, epoch)
+        }
+    };
+    println!(
+        "backend {} on {device:?}; run folder {}",
+        std::any::type_name::<B>(),
+        folder.path.display()
+    );
+
+    // The run folder's copy of the tokenizer and encoder config; the weights come from the
+    // encoder folder on a fresh run and from the checkpoint on resume.
+    let tokenizer = DocTokenizer::from_dir(&folder.encoder_dir())?;
+    let train_split = load_split(
+        &config,
+        &config.data.train,
+        config.data.train_docs,
+        &tokenizer,
+    )?;
+    let dev_split = load_split(&config, &config.data.dev, config.data.dev_docs, &tokenizer)?;
+    let num_classes = train_split.vocab.num_classes();
+    let encoder_dir = if resume_epoch == 0 {
+        encoder_folder(&config)?
+    } else {
+        folder.encoder_dir()
+    };
+    let model = AtlopModel::<B>::init(
+        &config,
+        &encoder_dir,
+        num_classes,
+        resume_epoch == 0,
+        &device,
+    )?;
+
+    let t = &config.training;
+    let batcher = AtlopBatcher {
+        num_classes,
+        pad_id: tokenizer.pad_id(),
+    };
+    let train_features = Arc::new(train_split.features.clone());
+    let train_loader = EpochLoader::<B>::new(
+        train_features,
+        batcher.clone(),
+        t.batch_size,
+        Some(t.seed),
+        resume_epoch,
+        device.clone(),
+    );
+    let iterations_per_epoch = train_loader.num_batches();
+    let valid_loader = EpochLoader::<B::InnerBackend>::new(
+        Arc::new(dev_split.features.clone()),
+        batcher,
+        t.eval_batch_size,
+        None,
+        0,
+        device.clone(),
+    );
+
+    let o = &config.optimizer;
+    let schedule = WarmupLinearDecayConfig::new(iterations_per_epoch, t.epochs)
+        .with_grad_accumulation(t.grad_accumulation)
+        .with_warmup_ratio(o.warmup_ratio)
+        .init()?;
+    let optimizer = OptimizerConfig::new()
+        .with_encoder_lr(o.encoder_lr)
+        .with_head_lr(o.head_lr)
+        .with_epsilon(o.eps)
+        .with_weight_decay(o.weight_decay)
+        .with_max_grad_norm(o.max_grad_norm)
+        .with_grad_accumulation(t.grad_accumulation)
+        .init::<AtlopModel<B>, B>()?;
+
+    let dev_set = Arc::new(EvalSet {
+        train_facts: TrainFacts::from_dataset(&train_split.dataset),
+        dataset: dev_split.dataset,
+        features: dev_split.features,
+    });
+    let decision = Arc::new(config.decision.clone());
+    let dev_f1 = DevScore::f1(
+        dev_set.clone(),
+        decision.clone(),
+        DevReports {
+            dir: folder.dev_reports(),
+        },
+    );
+    let keep = ComposedCheckpointingStrategy::builder()
+        .add(KeepLastNCheckpoints::new(2))
+        .add(MetricCheckpointingStrategy::new(
+            &dev_f1,
+            Aggregate::Mean,
+            Direction::Highest,
+            MetricSplit::Valid,
+        ))
+        .build();
+
+    // One interrupter for the Learner and the TUI, so quitting the dashboard stops training.
+    let interrupter = burn::train::Interrupter::new();
+    let renderer = JsonlRenderer::new(
+        renderer(dashboard, t.log_every, resume_epoch, interrupter.clone()),
+        &folder.metrics(),
+    )?;
+    let mut training =
+        SupervisedTraining::new(&folder.path, Arc::new(train_loader), Arc::new(valid_loader))
+            .num_epochs(t.epochs)
+            .with_file_checkpointer(CheckpointRecorder::default())
+            .with_checkpointing_strategy(keep)
+            .metric_train_numeric(LossValue::default())
+            .metric_valid_numeric(LossValue::default())
+            .metric_train_numeric(GroupRate::encoder(o.encoder_lr))
+            .metric_train_numeric(GroupRate::head(o.head_lr))
+            .metric_train_numeric(Throughput::documents())
+            .metric_train_numeric(Throughput::tokens())
+            .metric_valid_numeric(dev_f1);
+    if dev_set.dataset.kind == DatasetKind::Docred {
+        training = training.metric_valid_numeric(DevScore::ign_f1(dev_set.clone(), decision));
+    }
+    if t.grad_accumulation > 1 {
+        training = training.grads_accumulation(t.grad_accumulation);
+    }
+    if resume_epoch > 0 {
+        training = training.checkpoint(resume_epoch);
+    }
+    let training = training.renderer(renderer);
+    training.launch(Learner::new(model, optimizer, schedule));
+
+    let (best_epoch, best) = keep_best(&folder)?;
+    println!(
+        "best dev F1 {:.2} (Ign F1 {}) at epoch {best_epoch}; model in {}",
+        best.f1 * 100.0,
+        best.ign_f1
+            .map_or("-".to_string(), |v| format!("{:.2}", v * 100.0)),
+        folder.best_dir().display()
+    );
+    Ok(TrainSummary {
+        run_dir: folder.path,
+        best_epoch,
+        best,
+        resumed_from: resume_epoch,
+        seconds: started.elapsed().as_secs_f64(),
+        iterations_per_epoch,
+    })
+}
+
+/// The renderer a run shows progress with.
+fn renderer(
+    dashboard: Dashboard,
+    every: usize,
+    resume_epoch: usize,
+    interrupter: burn::train::Interrupter,
+) -> Box<dyn MetricsRenderer> {
+    if dashboard == Dashboard::Auto && std::io::stdout().is_terminal() {
+        let checkpoint = (resume_epoch > 0).then_some(resume_epoch);
+        return Box::new(burn::train::renderer::tui::TuiMetricsRendererWrapper::new(
+            interrupter,
+            checkpoint,
+        ));
+    }
+    Box::new(PlainRenderer::new(std::io::stdout(), every))
+}
+
+/// The local folder of the configured encoder (downloading a hub id first).
+fn encoder_folder(config: &RunConfig) -> Result<PathBuf> {
+    ModelSource::from(config.encoder.source.clone()).resolve(&HubCache::from_env())
+}
+
+fn manifest<B: AutodiffBackend>(config: &RunConfig, device: &B::Device) -> Result<RunManifest> {
+    let encoder_dir = encoder_folder(config)?;
+    let mut data = Vec::new();
+    let files = [
+        ("train", Some(&config.data.train)),
+        ("dev", Some(&config.data.dev)),
+        ("test", config.data.test.as_ref()),
+    ];
+    for (role, path) in files {
+        if let Some(path) = path.filter(|p| p.is_file()) {
+            data.push(DataFile {
+                role: role.into(),
+                path: path.clone(),
+                sha256: sha256_file(path)?,
+            });
+        }
+    }
+    Ok(RunManifest {
+        encoder_source: config.encoder.source.clone(),
+        encoder_dir: encoder_dir.canonicalize().unwrap_or(encoder_dir),
+        git_commit: git_commit(),
+        backend: std::any::type_name::<B>().to_string(),
+        devices: vec![format!("{device:?}")],
+        data,
+        created_unix: now_unix(),
+    })
+}
+
+/// Finds the epoch of the best dev F1 (the earliest on ties, as burn's strategy keeps it) and
+/// copies its model and report into `best/`.
+fn keep_best(folder: &RunFolder) -> Result<(usize, SetReport)> {
+    let dir = folder.dev_reports();
+    let mut best: Option<(usize, SetReport)> = None;
+    let entries = std::fs::read_dir(&dir).map_err(|e| AtlopError::io(&dir, e))?;
+    let mut epochs: Vec<usize> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.strip_prefix("epoch-")?
+                .strip_suffix(".json")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    epochs.sort_unstable();
+    for epoch in epochs {
+        let path = DevReports { dir: dir.clone() }.path(epoch);
+        let text = std::fs::read_to_string(&path).map_err(|e| AtlopError::io(&path, e))?;
+        let report: SetReport =
+            serde_json::from_str(&text).map_err(|e| AtlopError::Json { path, source: e })?;
+        if best.as_ref().is_none_or(|(_, b)| report.f1 > b.f1) {
+            best = Some((epoch, report));
+        }
+    }
+    let (epoch, report) =
+        best.ok_or_else(|| run_error(&folder.path, "no dev report was written"))?;
+    let model = super::checkpoint::checkpoint_path(&folder.path, "model", epoch);
+    if !model.is_file() {
+        return Err(run_error(
+            &folder.path,
+            format!("the checkpoint of the best epoch {epoch} is missing"),
+        ));
+    }
+    let best_dir = folder.best_dir();
+    std::fs::create_dir_all(&best_dir).map_err(|e| AtlopError::io(&best_dir, e))?;
+    let dest = folder.best_model().with_extension("mpk");
+    std::fs::copy(&model, &dest).map_err(|e| AtlopError::io(&model, e))?;
+    let json = serde_json::to_string_pretty(&report).map_err(|e| AtlopError::Json {
+        path: folder.best_report(),
+        source: e,
+    })?;
+    std::fs::write(folder.best_report(), json).map_err(|e| AtlopError::io(&best_dir, e))?;
+    Ok((epoch, report))
+}
