@@ -57,11 +57,18 @@ fn variants_switch_the_components_their_rows_name() {
         ("atlop_no_lop", (true, Logsumexp, Group, false, at)),
         ("bert_e", (true, Logsumexp, Group, false, bce)),
         ("bert_e_no_markers", (false, Logsumexp, Group, false, bce)),
-        ("bert_e_plain_bilinear", (true, Logsumexp, Plain, false, bce)),
+        (
+            "bert_e_plain_bilinear",
+            (true, Logsumexp, Plain, false, bce),
+        ),
         ("bert_e_mean_pooling", (true, Mean, Group, false, bce)),
         ("baseline", (false, Mean, Plain, false, bce)),
     ];
-    assert_eq!(defs.variants.len(), expected.len(), "a variant without an expectation");
+    assert_eq!(
+        defs.variants.len(),
+        expected.len(),
+        "a variant without an expectation"
+    );
     for (name, want) in expected {
         assert_eq!(switches(name), want, "{name}");
     }
