@@ -5,6 +5,7 @@
 
 pub mod explanation;
 pub mod html;
+pub mod input;
 pub mod predictor;
 
 pub use explanation::{PairExplanation, WordWeight};
