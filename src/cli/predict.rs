@@ -120,6 +120,9 @@ fn print_explanations(docs: &[(usize, &Document)], batch: &[ExplainedPrediction]
             continue;
         };
         println!("#{} {}", e.prediction.index, e.prediction.title);
+        if e.pairs.is_empty() {
+            println!("  no relation predicted");
+        }
         for pair in &e.pairs {
             let relations: Vec<String> = e
                 .prediction

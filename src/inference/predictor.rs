@@ -65,6 +65,22 @@ pub struct ExplainedPrediction {
 }
 
 /// A trained run ready to predict. Generic over the backend, like the model.
+///
+/// ```no_run
+/// use atlop::backend::Cpu;
+/// use atlop::Predictor;
+///
+/// # fn main() -> atlop::Result<()> {
+/// let predictor = Predictor::<Cpu>::open("runs/smoke".as_ref(), &Default::default())?;
+/// let docs = atlop::data::read_docred("docs.json".as_ref(), predictor.vocab())?.documents;
+/// for doc in predictor.predict(&docs)? {
+///     for p in &doc.predictions {
+///         println!("{}: {} -> {} {} ({})", doc.title, p.head, p.tail, p.relation, p.name);
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub struct Predictor<B: Backend> {
     model: AtlopModel<B>,
     tokenizer: DocTokenizer,
