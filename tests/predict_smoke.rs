@@ -53,8 +53,12 @@ fn smoke_run() -> Option<&'static Path> {
     static RUN: OnceLock<Option<PathBuf>> = OnceLock::new();
     RUN.get_or_init(|| {
         let config = smoke_config()?;
-        let dir = tempfile::tempdir().unwrap().keep();
-        let out = dir.join("smoke");
+        // One folder per build tree, replaced on every run (a static is never dropped, so a
+        // temporary directory would be left behind).
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("predict_smoke_run");
+        if out.exists() {
+            std::fs::remove_dir_all(&out).unwrap();
+        }
         train::<CpuAutodiff>(
             TrainTarget::New {
                 config: Box::new(config),
@@ -64,6 +68,8 @@ fn smoke_run() -> Option<&'static Path> {
             Default::default(),
         )
         .unwrap();
+        // Prediction reads `best/` only; the epoch checkpoints take hundreds of MB.
+        std::fs::remove_dir_all(out.join("checkpoint")).unwrap();
         Some(out)
     })
     .as_deref()
