@@ -21,9 +21,11 @@ pub mod evaluate;
 pub mod evaluation;
 pub mod experiment;
 pub mod features;
+pub mod inference;
 pub mod model;
 pub mod pipeline;
 pub mod run_folder;
 pub mod train;
 
 pub use error::{AtlopError, DocRef, Result};
+pub use inference::Predictor;

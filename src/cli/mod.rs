@@ -9,6 +9,7 @@ mod bench;
 mod data;
 mod evaluate;
 mod experiment;
+mod predict;
 mod train;
 
 #[derive(Debug, Parser)]
@@ -66,14 +67,7 @@ pub enum Command {
         docs: Option<String>,
     },
     /// Predict relations on new documents with a trained run.
-    Predict {
-        #[arg(long)]
-        run: PathBuf,
-        #[arg(long)]
-        input: PathBuf,
-        #[arg(long)]
-        output: Option<PathBuf>,
-    },
+    Predict(predict::PredictArgs),
     /// Run the rows of one of the paper's tables.
     Experiment {
         #[arg(value_enum)]
@@ -140,6 +134,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             result_json,
             docs,
         } => evaluate::run(&run, &data, result_json.as_deref(), docs.as_deref()),
-        command => anyhow::bail!("`{command:?}` is not built yet"),
+        Command::Predict(args) => predict::run(&args),
     }
 }

@@ -60,6 +60,18 @@ pub fn parse_docred(text: &str, path: &Path, vocab: &RelationVocab) -> Result<Da
     })
 }
 
+/// Parses one DocRED document (one element of the file's top-level list) at position `index`
+/// of `path`; every error names the document and the field. Lets callers that must not stop at
+/// a bad document (`atlop predict`) report it and go on.
+pub fn parse_docred_document(
+    value: Value,
+    index: usize,
+    path: &Path,
+    vocab: &RelationVocab,
+) -> Result<Document> {
+    DocParser { path, index, vocab }.parse(value)
+}
+
 /// Parses one document, remembering where it is so every error can say so.
 struct DocParser<'a> {
     path: &'a Path,

@@ -63,7 +63,8 @@ fn vocab_candidates(path: &Path, vocab_dir: Option<&Path>) -> Vec<PathBuf> {
     dirs
 }
 
-fn docred_vocab(path: &Path, vocab_dir: Option<&Path>) -> Result<RelationVocab> {
+/// The DocRED vocabulary of a dataset file, looked for as [`load_dataset`] does.
+pub fn docred_vocab(path: &Path, vocab_dir: Option<&Path>) -> Result<RelationVocab> {
     let dirs = vocab_candidates(path, vocab_dir);
     let Some(dir) = dirs.iter().find(|d| d.join(REL2ID).is_file()) else {
         let looked: Vec<String> = dirs

@@ -5,6 +5,7 @@ pub mod bio;
 pub mod docred;
 pub mod document;
 pub mod load;
+pub mod plain_text;
 pub mod relations;
 pub mod stats;
 

@@ -40,6 +40,19 @@ pub fn featurize(
     tok: &DocTokenizer,
     cfg: &FeatureConfig,
 ) -> error::Result<Feature> {
+    featurize_with_words(doc, doc_index, kind, tok, cfg).map(|(feature, _)| feature)
+}
+
+/// [`featurize`], plus the word (global index over all sentences) each token of `input_ids`
+/// comes from; `None` for the special tokens and the `*` markers. Explanations use it to merge
+/// word pieces back into words.
+pub fn featurize_with_words(
+    doc: &Document,
+    doc_index: usize,
+    kind: DatasetKind,
+    tok: &DocTokenizer,
+    cfg: &FeatureConfig,
+) -> error::Result<(Feature, Vec<Option<usize>>)> {
     let doc_ref = || DocRef {
         index: doc_index,
         title: doc.title.clone(),
@@ -107,18 +120,29 @@ pub fn featurize(
     let marker = tok.marker_id();
     let mut pieces: Vec<u32> = Vec::with_capacity(num_words * 2);
     let mut offset = Vec::with_capacity(num_words);
+    let mut piece_words: Vec<Option<usize>> = Vec::with_capacity(num_words * 2);
     for (w, word) in doc.sents.iter().flatten().enumerate() {
         offset.push(pieces.len());
         pieces.extend(std::iter::repeat_n(marker, before[w]));
-        pieces.extend(tok.word_pieces(word)?);
+        let word_pieces = tok.word_pieces(word)?;
+        piece_words.extend(std::iter::repeat_n(None, before[w]));
+        piece_words.extend(std::iter::repeat_n(Some(w), word_pieces.len()));
+        pieces.extend(word_pieces);
         pieces.extend(std::iter::repeat_n(marker, after[w]));
+        piece_words.extend(std::iter::repeat_n(None, after[w]));
     }
     let entity_pos = spans
         .iter()
         .map(|list| list.iter().map(|&(s, _)| offset[s]).collect())
         .collect();
     pieces.truncate(cfg.max_len.saturating_sub(2));
+    piece_words.truncate(pieces.len());
     let input_ids = tok.with_special_tokens(&pieces);
+    // [CLS] words [SEP]: one entry per token of `input_ids`.
+    let token_words: Vec<Option<usize>> = std::iter::once(None)
+        .chain(piece_words)
+        .chain(std::iter::once(None))
+        .collect();
 
     let hts = doc.pairs();
     let index: HashMap<(usize, usize), usize> =
@@ -146,14 +170,15 @@ pub fn featurize(
     }
     labels.iter_mut().for_each(|l| l.sort_unstable());
 
-    Ok(Feature {
+    let feature = Feature {
         doc_index,
         title: doc.title.clone(),
         input_ids,
         entity_pos,
         hts,
         labels,
-    })
+    };
+    Ok((feature, token_words))
 }
 
 /// Featurizes every document of a dataset in parallel, in document order.

@@ -6,5 +6,5 @@ pub mod featurize;
 pub mod tokenizer;
 
 pub use feature::Feature;
-pub use featurize::{featurize, featurize_dataset, FeatureConfig};
+pub use featurize::{featurize, featurize_dataset, featurize_with_words, FeatureConfig};
 pub use tokenizer::{DocTokenizer, ModelType};

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use burn::module::{list_param_ids, Module, ParamId};
+use burn::module::Module;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ElementConversion;
 use burn::train::metric::{Adaptor, ItemLazy};
@@ -17,7 +17,6 @@ use crate::batch::AtlopBatch;
 use crate::config::RunConfig;
 use crate::encoder::{BertModel, EncoderConfig, SpecialTokens};
 use crate::error::Result;
-use crate::train::ParamGroups;
 
 /// Encoder + head. Field names are the reference's module names (`model`, here `encoder`, and
 /// the head's extractors and bilinear).
@@ -81,12 +80,6 @@ impl<B: Backend> AtlopModel<B> {
             num_pairs: batch.index.num_pairs,
             tokens: batch.lengths.iter().sum(),
         }
-    }
-}
-
-impl<B: Backend> ParamGroups for AtlopModel<B> {
-    fn encoder_param_ids(&self) -> Vec<ParamId> {
-        list_param_ids(&self.encoder)
     }
 }
 

@@ -57,3 +57,11 @@ pub use checkpoint::{
 pub use clipping::{clip_global_norm, global_norm};
 pub use optimizer::{OptimizerConfig, ParamGroups, TwoGroupAdamW, TwoGroupAdamWRecord};
 pub use scheduler::{WarmupLinearDecay, WarmupLinearDecayConfig};
+
+/// The encoder's parameters get `encoder_lr`, the head's `head_lr` (Sec. 4.1). Implemented here,
+/// not beside the model, so that inference (which uses the model) never imports training code.
+impl<B: burn::tensor::backend::Backend> ParamGroups for crate::model::atlop::AtlopModel<B> {
+    fn encoder_param_ids(&self) -> Vec<burn::module::ParamId> {
+        burn::module::list_param_ids(&self.encoder)
+    }
+}

@@ -1,0 +1,148 @@
+//! `atlop predict`: a trained run on new documents. Bad documents are reported on stderr (file,
+//! document, field) and skipped, or stop the command with `--strict`; none is dropped silently.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use atlop::data::Document;
+use atlop::inference::explanation::{entity_name, render_pair};
+use atlop::inference::html::render_page;
+use atlop::inference::input::{read_input, InputFormat};
+use atlop::inference::{ExplainedPrediction, Predictor, Score};
+use burn::tensor::backend::Backend;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// What `atlop predict` was asked to do.
+#[derive(Debug, clap::Args)]
+pub struct PredictArgs {
+    /// The run folder (`atlop train` output).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Documents: DocRED JSON (labels optional) or JSON lines (`.jsonl`).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Input format (default: from the extension, `.jsonl` = JSON lines).
+    #[arg(long, value_enum)]
+    pub format: Option<InputFormat>,
+    /// Write the predictions here (default: stdout).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Fail on the first bad document instead of reporting and skipping it.
+    #[arg(long)]
+    pub strict: bool,
+    /// Documents per forward pass (default: the run's `eval_batch_size`).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Print each predicted pair's evidence sentences and most-attended words.
+    #[arg(long)]
+    pub explain: bool,
+    /// Write a standalone HTML page highlighting each predicted pair's context weights.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+}
+
+pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
+    #[cfg(feature = "cuda")]
+    return predict::<atlop::backend::Cuda>(args);
+    #[cfg(not(feature = "cuda"))]
+    predict::<atlop::backend::Cpu>(args)
+}
+
+fn predict<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
+    let mut predictor = Predictor::<B>::open(&args.run, &Default::default())?;
+    if let Some(n) = args.batch_size {
+        predictor = predictor.with_batch_size(n);
+    }
+    let format = args
+        .format
+        .unwrap_or_else(|| InputFormat::detect(&args.input));
+    let parsed = read_input(&args.input, format, predictor.vocab())?;
+    let total = parsed.len();
+    let mut skipped = 0;
+    let mut docs: Vec<(usize, Document)> = Vec::with_capacity(total);
+    for (index, result) in parsed.into_iter().enumerate() {
+        let checked = result.and_then(|doc| predictor.featurize(&doc, index).map(|_| doc));
+        match checked {
+            Ok(doc) => docs.push((index, doc)),
+            Err(e) if args.strict => return Err(e).context("--strict: stopping at a bad document"),
+            Err(e) => {
+                skipped += 1;
+                eprintln!("skipped: {e}");
+            }
+        }
+    }
+
+    let explain = args.explain || args.html.is_some();
+    let color = std::io::stdout().is_terminal();
+    let bar = ProgressBar::new(docs.len() as u64).with_style(ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} documents {per_sec} eta {eta}",
+    )?);
+    let started = Instant::now();
+    let mut results: Vec<ExplainedPrediction> = Vec::with_capacity(docs.len());
+    for chunk in docs.chunks(predictor.batch_size()) {
+        let refs: Vec<(usize, &Document)> = chunk.iter().map(|(i, d)| (*i, d)).collect();
+        let batch = predictor.predict_batch(&refs, explain)?;
+        if args.explain {
+            bar.suspend(|| print_explanations(&refs, &batch, color));
+        }
+        bar.inc(chunk.len() as u64);
+        results.extend(batch);
+    }
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+
+    let predictions: Vec<_> = results.iter().map(|r| &r.prediction).collect();
+    let json = serde_json::to_string_pretty(&predictions)?;
+    match &args.output {
+        Some(path) => std::fs::write(path, json + "\n")
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => println!("{json}"),
+    }
+    if let Some(path) = &args.html {
+        let refs: Vec<(usize, &Document)> = docs.iter().map(|(i, d)| (*i, d)).collect();
+        std::fs::write(path, render_page(&refs, &results))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    eprintln!(
+        "{} of {total} documents predicted ({skipped} skipped) in {seconds:.2} s: {:.2} documents/s",
+        docs.len(),
+        docs.len() as f64 / seconds.max(1e-9)
+    );
+    Ok(())
+}
+
+fn print_explanations(docs: &[(usize, &Document)], batch: &[ExplainedPrediction], color: bool) {
+    for e in batch {
+        let Some(&(_, doc)) = docs.iter().find(|(i, _)| *i == e.prediction.index) else {
+            continue;
+        };
+        println!("#{} {}", e.prediction.index, e.prediction.title);
+        if e.pairs.is_empty() {
+            println!("  no relation predicted");
+        }
+        for pair in &e.pairs {
+            let relations: Vec<String> = e
+                .prediction
+                .predictions
+                .iter()
+                .filter(|p| (p.head, p.tail) == (pair.head, pair.tail))
+                .map(|p| match p.score {
+                    Score::Margin { margin } => format!("{} {} ({margin:+.3})", p.relation, p.name),
+                    Score::Probability { probability, .. } => {
+                        format!("{} {} (p {probability:.3})", p.relation, p.name)
+                    }
+                })
+                .collect();
+            println!(
+                "{} -> {}: {}",
+                entity_name(doc, pair.head),
+                entity_name(doc, pair.tail),
+                relations.join(", ")
+            );
+            print!("{}", render_pair(doc, pair, color));
+        }
+    }
+}

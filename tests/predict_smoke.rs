@@ -1,0 +1,324 @@
+//! `atlop predict` and [`atlop::Predictor`] on the smoke model (configs/smoke.toml, trained once
+//! for this test binary): predictions equal `evaluate`'s for the same documents, bad documents
+//! are reported and skipped (or fail with `--strict`), the JSON-lines format and the HTML
+//! explanations work on a Figure-5-like paragraph.
+//!
+//! Skips (with a message) when the MiniLM folder or the Re-DocRED file is absent.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use atlop::backend::{Cpu, CpuAutodiff};
+use atlop::config::{DocSlice, RunConfig};
+use atlop::evaluate::{evaluate_run, EvaluateOptions};
+use atlop::inference::Score;
+use atlop::train::run::{train, Dashboard, TrainTarget};
+use atlop::Predictor;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn dev_file() -> PathBuf {
+    root().join("data/redocred/dev_revised.json")
+}
+
+/// The smoke config with a dev-fitted global threshold (two epochs put no logit above TH, so
+/// the adaptive rule would predict nothing).
+fn smoke_config() -> Option<RunConfig> {
+    let root = root();
+    for needed in [
+        "models/all-MiniLM-L6-v2/model.safetensors",
+        "data/redocred/dev_revised.json",
+    ] {
+        if !root.join(needed).is_file() {
+            eprintln!("skipping: {needed} is absent");
+            return None;
+        }
+    }
+    let overrides = ["decision.strategy.kind=global".to_string()];
+    let mut config = RunConfig::load(&root.join("configs/smoke.toml"), &overrides).ok()?;
+    config.encoder.source = root.join(&config.encoder.source).display().to_string();
+    config.data.train = root.join(&config.data.train);
+    config.data.dev = root.join(&config.data.dev);
+    config.data.vocab = config.data.vocab.map(|v| root.join(v));
+    Some(config)
+}
+
+/// The run folder of the smoke model, trained on first use; `None` when skipping.
+fn smoke_run() -> Option<&'static Path> {
+    static RUN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let config = smoke_config()?;
+        // One folder per build tree, replaced on every run (a static is never dropped, so a
+        // temporary directory would be left behind).
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("predict_smoke_run");
+        if out.exists() {
+            std::fs::remove_dir_all(&out).unwrap();
+        }
+        train::<CpuAutodiff>(
+            TrainTarget::New {
+                config: Box::new(config),
+                out: Some(out.clone()),
+            },
+            Dashboard::Plain,
+            Default::default(),
+        )
+        .unwrap();
+        // Prediction reads `best/` only; the epoch checkpoints take hundreds of MB.
+        std::fs::remove_dir_all(out.join("checkpoint")).unwrap();
+        Some(out)
+    })
+    .as_deref()
+}
+
+fn dev_documents(range: std::ops::Range<usize>) -> Vec<Value> {
+    let text = std::fs::read_to_string(dev_file()).unwrap();
+    let all: Vec<Value> = serde_json::from_str(&text).unwrap();
+    all[range].to_vec()
+}
+
+fn atlop(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_atlop"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn predictions_equal_evaluate_on_the_same_documents() {
+    let Some(run) = smoke_run() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let result_json = dir.path().join("result.json");
+    evaluate_run::<Cpu>(
+        &EvaluateOptions {
+            run,
+            data: &dev_file(),
+            docs: Some(DocSlice { start: 8, end: 12 }),
+            result_json: Some(&result_json),
+        },
+        &Default::default(),
+    )
+    .unwrap();
+    let entries: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&result_json).unwrap()).unwrap();
+    let expected: BTreeSet<(String, u64, u64, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["title"].as_str().unwrap().to_string(),
+                e["h_idx"].as_u64().unwrap(),
+                e["t_idx"].as_u64().unwrap(),
+                e["r"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(!expected.is_empty(), "evaluate predicts nothing: vacuous");
+
+    let predictor = Predictor::<Cpu>::open(run, &Default::default()).unwrap();
+    let input = dir.path().join("docs.json");
+    std::fs::write(
+        &input,
+        serde_json::to_string(&dev_documents(8..12)).unwrap(),
+    )
+    .unwrap();
+    let vocab = predictor.vocab().clone();
+    let docs: Vec<_> = atlop::data::read_docred(&input, &vocab).unwrap().documents;
+    let predicted = predictor.predict(&docs).unwrap();
+    let mut got = BTreeSet::new();
+    for doc in &predicted {
+        for p in &doc.predictions {
+            got.insert((
+                doc.title.clone(),
+                p.head as u64,
+                p.tail as u64,
+                p.relation.clone(),
+            ));
+            assert_eq!(p.name, vocab.name(vocab.id(&p.relation).unwrap()));
+            match p.score {
+                Score::Probability {
+                    probability,
+                    threshold,
+                } => assert!(probability > threshold, "{p:?}"),
+                Score::Margin { .. } => panic!("a global-threshold run scores probabilities"),
+            }
+        }
+    }
+    assert_eq!(got, expected);
+
+    // The command gives the same predictions.
+    let output = dir.path().join("preds.json");
+    let run_arg = run.to_str().unwrap();
+    let out = atlop(&[
+        "predict",
+        "--run",
+        run_arg,
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written: Vec<atlop::inference::DocumentPrediction> =
+        serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    assert_eq!(written, predicted);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("documents/s"));
+}
+
+#[test]
+fn bad_documents_are_reported_and_skipped_or_fail_with_strict() {
+    let Some(run) = smoke_run() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let good = dev_documents(8..10);
+    let mut missing_vertex_set = good[0].clone();
+    missing_vertex_set
+        .as_object_mut()
+        .unwrap()
+        .remove("vertexSet");
+    missing_vertex_set["title"] = "no entities here".into();
+    let mut empty = good[0].clone();
+    empty["title"] = "empty".into();
+    empty["sents"] = Value::Array(vec![]);
+    let mut unknown_relation = good[1].clone();
+    unknown_relation["title"] = "bad label".into();
+    unknown_relation["labels"] =
+        serde_json::json!([{"h": 0, "t": 1, "r": "P999999", "evidence": []}]);
+    let docs = vec![
+        good[0].clone(),
+        missing_vertex_set,
+        empty,
+        unknown_relation,
+        good[1].clone(),
+    ];
+    let input = dir.path().join("mixed.json");
+    std::fs::write(&input, serde_json::to_string(&docs).unwrap()).unwrap();
+    let output = dir.path().join("preds.json");
+    let run_arg = run.to_str().unwrap();
+    let args = [
+        "predict",
+        "--run",
+        run_arg,
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--batch-size",
+        "1",
+    ];
+    let out = atlop(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for expected in [
+        "document #1 (\"no entities here\"): field `vertexSet`",
+        "document #2 (\"empty\"): field `sents`",
+        "document #3 (\"bad label\"): field `labels[0].r`",
+        "mixed.json",
+        "2 of 5 documents predicted (3 skipped)",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} not in {stderr}");
+    }
+    let written: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    let indices: Vec<u64> = written
+        .iter()
+        .map(|d| d["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indices, vec![0, 4]);
+    assert_eq!(written[1]["title"], good[1]["title"]);
+
+    let mut strict = args.to_vec();
+    strict.push("--strict");
+    let out = atlop(&strict);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("document #1"));
+}
+
+/// A paragraph in the spirit of the paper's Figure 5, with character spans.
+const STANISTREET: &str = "John Stanistreet was an Australian politician. He was born in \
+Bendigo to legal manager John Jepson Stanistreet and Maria Suffolk. He attended Bendigo High \
+School and became a solicitor in Victoria. In 1955 he was elected to the Victorian Legislative \
+Assembly as the member for Bendigo.";
+
+fn span(text: &str, needle: &str, nth: usize) -> [usize; 2] {
+    let byte = text.match_indices(needle).nth(nth).unwrap().0;
+    let start = text[..byte].chars().count();
+    [start, start + needle.chars().count()]
+}
+
+#[test]
+fn json_lines_input_explains_in_text_and_html() {
+    let Some(run) = smoke_run() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // A copy of the run whose decision takes each pair's most probable relation, so this
+    // paragraph surely has predicted pairs to explain.
+    let copy = dir.path().join("run");
+    for sub in ["encoder", "best"] {
+        std::fs::create_dir_all(copy.join(sub)).unwrap();
+        for entry in std::fs::read_dir(run.join(sub)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), copy.join(sub).join(entry.file_name())).unwrap();
+        }
+    }
+    std::fs::copy(run.join("config.toml"), copy.join("config.toml")).unwrap();
+    let report_path = copy.join("best/report.json");
+    let mut report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    report["decision"]["strategy"] = serde_json::json!({"kind": "global", "top_k": 1});
+    report["decision"]["thresholds"] = serde_json::json!({"kind": "global", "value": 0.0});
+    std::fs::write(&report_path, report.to_string()).unwrap();
+
+    let t = STANISTREET;
+    let doc = serde_json::json!({
+        "title": "John Stanistreet",
+        "text": t,
+        "entities": [
+            {"type": "PER", "mentions": [span(t, "John Stanistreet", 0), span(t, "He", 0)]},
+            {"type": "LOC", "mentions": [span(t, "Bendigo", 0), span(t, "Bendigo", 2)]},
+            {"type": "LOC", "mentions": [span(t, "Victoria", 0)]},
+            {"type": "TIME", "mentions": [span(t, "1955", 0)]},
+        ]
+    });
+    let bad = serde_json::json!({"title": "outside", "text": "Short text.",
+        "entities": [{"mentions": [[0, 5]]}, {"mentions": [[6, 400]]}]});
+    let input = dir.path().join("docs.jsonl");
+    std::fs::write(&input, format!("{doc}\n{bad}\n")).unwrap();
+    let html = dir.path().join("out.html");
+    let out = atlop(&[
+        "predict",
+        "--run",
+        copy.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--explain",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("document #1 (\"outside\"): field `entities[1].mentions[0]`"),
+        "{stderr}"
+    );
+    // Not a terminal: top words in brackets, evidence sentences listed.
+    assert!(
+        stdout.contains("[[") && stdout.contains("evidence of"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("John Stanistreet -> Bendigo"), "{stdout}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<style>"));
+    assert!(!page.contains("<link") && !page.contains("<script"));
+    let highlighted = page
+        .matches("<span class=\"tok\" style=\"background:rgba(")
+        .count();
+    assert!(highlighted > 0, "no highlighted token");
+    assert!(page.contains("John Stanistreet &rarr; Bendigo"));
+}
