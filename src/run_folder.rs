@@ -21,17 +21,6 @@ use sha2::{Digest, Sha256};
 use crate::config::RunConfig;
 use crate::error::{AtlopError, Result};
 
-/// Files copied from the encoder folder; absent ones are skipped (BERT and RoBERTa differ).
-const ENCODER_FILES: [&str; 7] = [
-    "config.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "vocab.txt",
-    "vocab.json",
-    "merges.txt",
-];
-
 /// A data file the run read, and its content hash.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataFile {
@@ -120,7 +109,8 @@ impl RunFolder {
         write(&self.manifest(), &json)?;
         let dest = self.encoder_dir();
         std::fs::create_dir_all(&dest).map_err(|e| AtlopError::io(&dest, e))?;
-        for name in ENCODER_FILES {
+        let files = std::iter::once("config.json").chain(crate::encoder::source::TOKENIZER_FILES);
+        for name in files {
             let from = manifest.encoder_dir.join(name);
             if from.is_file() {
                 std::fs::copy(&from, dest.join(name)).map_err(|e| AtlopError::io(&from, e))?;

@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AtlopError, Result};
 
-/// Files fetched for a hub id besides `config.json` and the weights; absent ones are skipped.
-const TOKENIZER_FILES: [&str; 6] = [
+/// The tokenizer files of a Hugging Face folder (BERT and RoBERTa use different ones): fetched
+/// for a hub id besides `config.json` and the weights, and copied into run folders; absent ones
+/// are skipped.
+pub const TOKENIZER_FILES: [&str; 6] = [
     "tokenizer.json",
     "tokenizer_config.json",
     "special_tokens_map.json",
