@@ -3,3 +3,4 @@
 
 pub mod encoder;
 pub mod head;
+pub mod step;
