@@ -50,10 +50,11 @@ impl<B: Backend> BertSelfAttention<B> {
             x.reshape([batch, len, self.num_heads, head_dim])
                 .swap_dims(1, 2)
         }; // [batch, heads, len, head_dim]
-        let q = split(self.query.forward(hidden.clone()));
+           // Scaling the queries instead of the scores touches `len / head_dim` times fewer values.
+        let q = split(self.query.forward(hidden.clone())).div_scalar((head_dim as f64).sqrt());
         let k = split(self.key.forward(hidden.clone()));
         let v = split(self.value.forward(hidden));
-        let scores = q.matmul(k.swap_dims(2, 3)) / (head_dim as f64).sqrt(); // [batch, heads, len, len]
+        let scores = q.matmul(k.swap_dims(2, 3)); // [batch, heads, len, len]
         let probs = dropout(&self.dropout, softmax(scores + key_bias, 3));
         let context = probs
             .clone()
