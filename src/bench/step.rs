@@ -60,6 +60,9 @@ pub struct StepBenchReport {
     /// Median CPU time (user + system, all threads) per step: steadier than wall time on a
     /// shared machine; `None` where `/proc/self/stat` is unavailable.
     pub cpu_s: Option<f64>,
+    /// Median CPU time of the phases: encoder forward, head forward + loss, backward, optimiser
+    /// (clipping + AdamW).
+    pub phases_cpu_s: [Option<f64>; 4],
     pub tokens: usize,
     pub docs: usize,
     pub pairs: usize,
@@ -76,6 +79,16 @@ impl std::fmt::Display for StepBenchReport {
             .peak_rss_mib
             .map_or("n/a".to_string(), |m| format!("{m:.0}"));
         let cpu = self.cpu_s.map_or("n/a".to_string(), |c| format!("{c:.3}"));
+        let phase =
+            |i: usize| self.phases_cpu_s[i].map_or("n/a".to_string(), |c| format!("{c:.3}"));
+        writeln!(
+            f,
+            "cpu_s by phase: encoder {} head+loss {} backward {} optimizer {}",
+            phase(0),
+            phase(1),
+            phase(2),
+            phase(3)
+        )?;
         writeln!(
             f,
             "steps_s=[{}] cpu_s={cpu} pairs={} threads={} peak_rss_mb={peak}",
@@ -170,15 +183,23 @@ pub fn bench_step_on<B: AutodiffBackend>(
     reset_peak_rss();
     let mut times = Vec::with_capacity(cfg.steps);
     let mut cpu = Vec::with_capacity(cfg.steps);
+    let mut phases: [Vec<f64>; 4] = Default::default();
     for step in 0..cfg.warmup + cfg.steps {
         let start = Instant::now();
-        let cpu_start = process_cpu_s();
-        let loss = model.loss(&batch);
+        // burn-flex runs eagerly, so the CPU time between the marks is each phase's own work.
+        let mut marks = vec![process_cpu_s()];
+        let out = model
+            .encoder
+            .encode(batch.input_ids.clone(), &batch.lengths);
+        marks.push(process_cpu_s());
+        let head = model.head.forward(out.hidden, out.attention, &batch.index);
+        let loss = LossKind::AdaptiveThresholding.compute(head.logits, batch.labels.clone());
+        marks.push(process_cpu_s());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
+        marks.push(process_cpu_s());
         model = optim.step(1.0, model, grads);
-        // The updated weights are read on the next step; reading one value here makes the
-        // timing include all of this step's lazy work.
-        let probe = model
+        // Reading one updated value makes the timing include all of this step's work.
+        let _ = model
             .head
             .bilinear
             .bilinear
@@ -186,17 +207,23 @@ pub fn bench_step_on<B: AutodiffBackend>(
             .val()
             .sum()
             .into_scalar();
-        let _ = probe;
-        if step >= cfg.warmup {
-            times.push(start.elapsed().as_secs_f64());
-            if let (Some(a), Some(b)) = (cpu_start, process_cpu_s()) {
-                cpu.push(b - a);
+        marks.push(process_cpu_s());
+        if step < cfg.warmup {
+            continue;
+        }
+        times.push(start.elapsed().as_secs_f64());
+        let marks: Option<Vec<f64>> = marks.into_iter().collect();
+        if let Some(m) = marks {
+            cpu.push(m[4] - m[0]);
+            for (phase, w) in phases.iter_mut().zip(m.windows(2)) {
+                phase.push(w[1] - w[0]);
             }
         }
     }
     Ok(StepBenchReport {
         step_s: median(times.clone()).unwrap_or(f64::NAN),
         cpu_s: median(cpu),
+        phases_cpu_s: phases.map(median),
         times_s: times,
         tokens: features.iter().map(|f| f.len()).sum(),
         docs: features.len(),

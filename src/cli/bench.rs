@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use atlop::bench::encoder::{bench_encoder, EncoderBenchConfig};
 use atlop::bench::head::{bench_head, HeadBenchConfig};
+use atlop::bench::inference::{bench_inference, InferenceBenchConfig};
 use atlop::bench::step::{bench_step, StepBenchConfig};
 
 #[derive(Debug, Subcommand)]
@@ -58,6 +59,23 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 2)]
         warmup: usize,
     },
+    /// Encoder inference (no graph) over a whole dataset: documents per second.
+    Infer {
+        #[arg(long, default_value = "models/all-MiniLM-L6-v2")]
+        model: PathBuf,
+        #[arg(long, default_value = "data/redocred/dev_revised.json")]
+        data: PathBuf,
+        /// Only the first N documents (default: all).
+        #[arg(long)]
+        docs: Option<usize>,
+        #[arg(long, default_value_t = 4)]
+        batch: usize,
+        /// Keep the file's order instead of batching documents of similar length.
+        #[arg(long)]
+        no_sort: bool,
+        #[arg(long)]
+        threads: Option<usize>,
+    },
 }
 
 pub fn run(what: BenchCommand) -> anyhow::Result<()> {
@@ -109,6 +127,24 @@ pub fn run(what: BenchCommand) -> anyhow::Result<()> {
                 ..StepBenchConfig::new(model, data)
             };
             println!("{}", bench_step(&config)?);
+        }
+        BenchCommand::Infer {
+            model,
+            data,
+            docs,
+            batch,
+            no_sort,
+            threads,
+        } => {
+            let config = InferenceBenchConfig {
+                model_dir: model,
+                data,
+                docs,
+                batch_size: batch,
+                sort_by_length: !no_sort,
+                threads,
+            };
+            println!("{}", bench_inference(&config)?);
         }
     }
     Ok(())
