@@ -46,11 +46,12 @@ impl<B: Backend> BertSelfAttention<B> {
     ) -> (Tensor<B, 3>, Tensor<B, 4>) {
         let [batch, len, width] = hidden.dims();
         let head_dim = width / self.num_heads;
+        // [batch, len, hidden] -> [batch, heads, len, head_dim]
         let split = |x: Tensor<B, 3>| {
             x.reshape([batch, len, self.num_heads, head_dim])
                 .swap_dims(1, 2)
-        }; // [batch, heads, len, head_dim]
-           // Scaling the queries instead of the scores touches `len / head_dim` times fewer values.
+        };
+        // Scaling the queries instead of the scores touches `len / head_dim` times fewer values.
         let q = split(self.query.forward(hidden.clone())).div_scalar((head_dim as f64).sqrt());
         let k = split(self.key.forward(hidden.clone()));
         let v = split(self.value.forward(hidden));
