@@ -165,11 +165,11 @@ fn minilm_tokens() -> SpecialTokens {
 
 /// Resets the kernel's peak-RSS counter (`VmHWM`) so the benchmark measures its own peak
 /// (Linux `clear_refs`, value 5); ignored where unsupported.
-fn reset_peak_rss() {
+pub(crate) fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-fn peak_rss_mib() -> Option<f64> {
+pub(crate) fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;

@@ -3,3 +3,5 @@
 
 pub mod encoder;
 pub mod head;
+pub mod inference;
+pub mod step;

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use atlop::bench::encoder::{bench_encoder, EncoderBenchConfig};
 use atlop::bench::head::{bench_head, HeadBenchConfig};
+use atlop::bench::inference::{bench_inference, InferenceBenchConfig};
+use atlop::bench::step::{bench_step, StepBenchConfig};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -36,6 +38,43 @@ pub enum BenchCommand {
         block: usize,
         #[arg(long, default_value_t = 7)]
         iterations: usize,
+    },
+    /// One full training step as the reference's bench times it: the first `docs` documents as
+    /// one batch, encoder + head (emb = hidden, block 64), AT loss, backward, global-norm
+    /// clipping, two-group AdamW. The last line is `step_s=<median> tokens=<n> docs=<d>`.
+    Step {
+        /// Hugging Face folder (config.json, model.safetensors, tokenizer).
+        #[arg(long, default_value = "models/all-MiniLM-L6-v2")]
+        model: PathBuf,
+        /// DocRED-format `.json` (the reference uses Re-DocRED dev).
+        #[arg(long, default_value = "data/redocred/dev_revised.json")]
+        data: PathBuf,
+        #[arg(long, default_value_t = 4)]
+        docs: usize,
+        /// rayon's global pool size (burn-flex's threads); default: all cores.
+        #[arg(long)]
+        threads: Option<usize>,
+        #[arg(long, default_value_t = 5)]
+        steps: usize,
+        #[arg(long, default_value_t = 2)]
+        warmup: usize,
+    },
+    /// Encoder inference (no graph) over a whole dataset: documents per second.
+    Infer {
+        #[arg(long, default_value = "models/all-MiniLM-L6-v2")]
+        model: PathBuf,
+        #[arg(long, default_value = "data/redocred/dev_revised.json")]
+        data: PathBuf,
+        /// Only the first N documents (default: all).
+        #[arg(long)]
+        docs: Option<usize>,
+        #[arg(long, default_value_t = 4)]
+        batch: usize,
+        /// Keep the file's order instead of batching documents of similar length.
+        #[arg(long)]
+        no_sort: bool,
+        #[arg(long)]
+        threads: Option<usize>,
     },
 }
 
@@ -71,6 +110,41 @@ pub fn run(what: BenchCommand) -> anyhow::Result<()> {
                 .with_iterations(iterations);
             let report = bench_head(config)?;
             println!("{report}");
+        }
+        BenchCommand::Step {
+            model,
+            data,
+            docs,
+            threads,
+            steps,
+            warmup,
+        } => {
+            let config = StepBenchConfig {
+                docs,
+                threads,
+                steps,
+                warmup,
+                ..StepBenchConfig::new(model, data)
+            };
+            println!("{}", bench_step(&config)?);
+        }
+        BenchCommand::Infer {
+            model,
+            data,
+            docs,
+            batch,
+            no_sort,
+            threads,
+        } => {
+            let config = InferenceBenchConfig {
+                model_dir: model,
+                data,
+                docs,
+                batch_size: batch,
+                sort_by_length: !no_sort,
+                threads,
+            };
+            println!("{}", bench_inference(&config)?);
         }
     }
     Ok(())

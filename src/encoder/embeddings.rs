@@ -9,6 +9,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
 use crate::encoder::config::{EncoderConfig, ModelType};
+use crate::encoder::dropout::dropout;
 
 /// `BertEmbeddings` (also RoBERTa's, which differs only in how positions are numbered).
 #[derive(Module, Debug)]
@@ -69,6 +70,6 @@ impl<B: Backend> BertEmbeddings<B> {
             .narrow(0, 0, 1)
             .reshape([1, 1, hidden]); // [1, 1, hidden]: type id 0
         let embeddings = words + positions + token_type;
-        self.dropout.forward(self.layer_norm.forward(embeddings))
+        dropout(&self.dropout, self.layer_norm.forward(embeddings))
     }
 }

@@ -10,6 +10,7 @@ use burn::tensor::Tensor;
 
 use crate::encoder::attention::BertAttention;
 use crate::encoder::config::EncoderConfig;
+use crate::encoder::dropout::dropout;
 
 /// `BertIntermediate`: hidden -> intermediate, GELU.
 #[derive(Module, Debug)]
@@ -51,7 +52,7 @@ impl<B: Backend> BertOutput<B> {
 
     /// ([batch, len, intermediate], residual [batch, len, hidden]) -> [batch, len, hidden]
     pub fn forward(&self, intermediate: Tensor<B, 3>, input: Tensor<B, 3>) -> Tensor<B, 3> {
-        let projected = self.dropout.forward(self.dense.forward(intermediate));
+        let projected = dropout(&self.dropout, self.dense.forward(intermediate));
         self.layer_norm.forward(projected + input)
     }
 }

@@ -12,6 +12,7 @@
 pub mod attention;
 pub mod bert;
 pub mod config;
+pub mod dropout;
 pub mod embeddings;
 pub mod layer;
 pub mod long_seq;
