@@ -34,9 +34,9 @@ impl Profile {
         }
     }
 
-    /// The base config of a dataset (`docred`, `cdr`, `gda`), relative to the repository root;
-    /// `None` where the profile has none (GDA has no local recipe: its train file is not here).
-    pub fn base_config(self, base: &str) -> Option<PathBuf> {
+    /// The base config of a dataset (`docred`, `cdr`, `gda`), relative to the repository root,
+    /// or why the profile has none (GDA has no local recipe: its train file is not here).
+    pub fn base_config(self, base: &str) -> Result<PathBuf, String> {
         let file = match (self, base) {
             (Profile::Paper, "docred") => "docred_bert.toml",
             (Profile::Paper, "cdr") => "cdr_scibert.toml",
@@ -45,9 +45,15 @@ impl Profile {
             (Profile::Local, "cdr") => "cdr_local.toml",
             (Profile::Smoke, "docred") => "smoke_experiment.toml",
             (Profile::Smoke, "cdr") => "cdr_smoke_experiment.toml",
-            _ => return None,
+            (_, "gda") => {
+                return Err(format!(
+                    "no GDA recipe in profile `{}`: only GDA's test file is here, no train file",
+                    self.name()
+                ))
+            }
+            _ => return Err(format!("no {base} recipe in profile `{}`", self.name())),
         };
-        Some(Path::new("configs").join(file))
+        Ok(Path::new("configs").join(file))
     }
 }
 
@@ -87,7 +93,7 @@ mod tests {
     fn every_profile_config_exists() {
         for profile in [Profile::Paper, Profile::Local, Profile::Smoke] {
             for base in ["docred", "cdr", "gda"] {
-                if let Some(path) = profile.base_config(base) {
+                if let Ok(path) = profile.base_config(base) {
                     assert!(path.is_file(), "{}", path.display());
                 }
             }

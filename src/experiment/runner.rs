@@ -52,7 +52,11 @@ impl ModelJob {
         self.marker().is_file()
     }
     pub fn label(&self) -> String {
-        format!("{}/{}-seed{}", self.base, self.variant, self.seed)
+        let encoder = self
+            .encoder
+            .as_ref()
+            .map_or(String::new(), |e| format!("-{e}"));
+        format!("{}/{}{encoder}-seed{}", self.base, self.variant, self.seed)
     }
 }
 
@@ -112,9 +116,7 @@ fn resolve(
     variant: &str,
     encoder: Option<&str>,
 ) -> std::result::Result<RunConfig, String> {
-    let path = profile
-        .base_config(base)
-        .ok_or_else(|| format!("no {base} recipe in profile `{}`", profile.name()))?;
+    let path = profile.base_config(base)?;
     let overrides = defs
         .variants
         .get(variant)
