@@ -18,7 +18,8 @@ pub struct Provenance {
     pub command: String,
     pub git_commit: Option<String>,
     pub profile: String,
-    /// Data files (with their sha256) of the models, from their `run.json`.
+    /// Data files (with their sha256) of the models, from their `run.json`, and the document
+    /// slices each split uses.
     pub data_files: Vec<String>,
     pub encoders: Vec<String>,
     pub seeds: Vec<u64>,

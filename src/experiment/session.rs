@@ -86,6 +86,24 @@ fn provenance<B: AutodiffBackend>(
         let manifest: RunManifest =
             serde_json::from_str(&text).map_err(|e| AtlopError::Json { path, source: e })?;
         encoders.insert(manifest.encoder_source);
+        if let Ok(c) = &job.config {
+            let d = &c.data;
+            let splits = [
+                ("train", Some(&d.train), d.train_docs),
+                ("dev", Some(&d.dev), d.dev_docs),
+                ("test", d.test.as_ref(), d.test_docs),
+            ];
+            for (role, path, slice) in splits {
+                if let (Some(path), Some(s)) = (path, slice) {
+                    data_files.insert(format!(
+                        "{role} `{}`: documents {}..{} only",
+                        path.display(),
+                        s.start,
+                        s.end
+                    ));
+                }
+            }
+        }
         for file in manifest.data {
             data_files.insert(format!(
                 "{} `{}` (sha256 {})",
