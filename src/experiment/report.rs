@@ -26,6 +26,8 @@ pub struct Provenance {
     pub backend: String,
     /// Wall time of this invocation (training included), seconds.
     pub wall_seconds: f64,
+    /// Training time of the models behind the table, summed over their (last) runs, seconds.
+    pub training_seconds: f64,
 }
 
 /// `rows.json`.
@@ -67,7 +69,11 @@ pub fn render(table: &Table, result: &TableResult) -> String {
     let seeds: Vec<String> = p.seeds.iter().map(u64::to_string).collect();
     let _ = writeln!(out, "- seeds: {}", seeds.join(", "));
     let _ = writeln!(out, "- backend: {}", p.backend);
-    let _ = writeln!(out, "- wall time: {:.0} s", p.wall_seconds);
+    let _ = writeln!(
+        out,
+        "- wall time: {:.0} s this invocation; the models' training took {:.0} s",
+        p.wall_seconds, p.training_seconds
+    );
     let _ = writeln!(out, "- data files:");
     for file in &p.data_files {
         let _ = writeln!(out, "  - {file}");

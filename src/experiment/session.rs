@@ -76,8 +76,17 @@ fn provenance<B: AutodiffBackend>(
     let mut data_files = BTreeSet::new();
     let mut encoders = BTreeSet::new();
     let mut seeds = BTreeSet::new();
+    let mut training_seconds = 0.0;
     for job in jobs.iter().filter(|j| j.is_finished()) {
         seeds.insert(job.seed);
+        let marker = job.marker();
+        let text = std::fs::read_to_string(&marker).map_err(|e| AtlopError::io(&marker, e))?;
+        let finished: super::runner::Finished =
+            serde_json::from_str(&text).map_err(|e| AtlopError::Json {
+                path: marker,
+                source: e,
+            })?;
+        training_seconds += finished.seconds;
         let path = RunFolder {
             path: job.dir.clone(),
         }
@@ -122,6 +131,7 @@ fn provenance<B: AutodiffBackend>(
         seeds: seeds.into_iter().collect(),
         backend: std::any::type_name::<B>().to_string(),
         wall_seconds,
+        training_seconds,
     })
 }
 
