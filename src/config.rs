@@ -63,6 +63,9 @@ pub struct DataSection {
     pub train_docs: Option<DocSlice>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dev_docs: Option<DocSlice>,
+    /// Use only these documents of the test file (e.g. the Re-DocRED protocol's second half).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_docs: Option<DocSlice>,
 }
 
 /// Entity pooling (Eq. 2 or the mean ablation).
@@ -200,6 +203,7 @@ impl RunConfig {
         for (key, slice) in [
             ("data.train_docs", self.data.train_docs),
             ("data.dev_docs", self.data.dev_docs),
+            ("data.test_docs", self.data.test_docs),
         ] {
             if slice.is_some_and(|s| s.start >= s.end) {
                 return bad(key, "start must be below end");

@@ -1,21 +1,27 @@
 //! `atlop experiment <name>`: the rows of one of the paper's tables (or all), from the
-//! definitions in `experiments/`.
+//! definitions in `experiments/`: prints the plan, then trains what is missing and writes the
+//! tables (or, with `--dry-run`, estimates the time).
 
-use std::path::Path;
+use std::path::PathBuf;
 
-use atlop::experiment::{render, Definitions, TABLES};
+use atlop::experiment::{estimate, render, run_experiment, Definitions, ExperimentOptions, TABLES};
 
 use super::{ExperimentName, Profile};
 
-pub fn run(
-    name: ExperimentName,
-    profile: Profile,
-    seeds: usize,
-    dry_run: bool,
-    force: bool,
-) -> anyhow::Result<()> {
-    let defs = Definitions::load(Path::new("experiments"))?;
-    let names: Vec<&str> = match name {
+/// The parsed arguments.
+pub struct Args {
+    pub name: ExperimentName,
+    pub profile: Profile,
+    pub seeds: usize,
+    pub dry_run: bool,
+    pub force: bool,
+    pub runs_dir: PathBuf,
+    pub results_dir: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let defs = Definitions::load(std::path::Path::new("experiments"))?;
+    let names: Vec<&str> = match args.name {
         ExperimentName::All => TABLES.to_vec(),
         ExperimentName::Main => vec!["main"],
         ExperimentName::Bio => vec!["bio"],
@@ -23,16 +29,29 @@ pub fn run(
         ExperimentName::Thresholding => vec!["thresholding"],
     };
     let tables: Vec<_> = names.iter().filter_map(|n| defs.table(n)).collect();
-    let profile = format!("{profile:?}").to_lowercase();
-    println!("{}", render(&defs, &tables, &profile, seeds));
-    if !dry_run {
-        // The runner that trains the planned models and fills the tables is not part of this
-        // version: say so rather than pretend (`force` will rerun finished rows once it is).
-        let _ = force;
-        anyhow::bail!(
-            "this version prints the plan only: the experiment runner (training every planned \
-             model, tables and figures in results/) is not built yet"
-        );
+    let profile = match args.profile {
+        Profile::Paper => atlop::experiment::Profile::Paper,
+        Profile::Local => atlop::experiment::Profile::Local,
+        Profile::Smoke => atlop::experiment::Profile::Smoke,
+    };
+    println!("{}", render(&defs, &tables, profile.name(), args.seeds));
+    let options = ExperimentOptions {
+        profile,
+        seeds: args.seeds,
+        force: args.force,
+        runs_dir: args.runs_dir,
+        results_dir: args.results_dir,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let device = Default::default();
+    #[cfg(feature = "cuda")]
+    type B = atlop::backend::CudaAutodiff;
+    #[cfg(not(feature = "cuda"))]
+    type B = atlop::backend::CpuAutodiff;
+    if args.dry_run {
+        println!("{}", estimate::<B>(&defs, &tables, &options, &device)?);
+        return Ok(());
     }
+    run_experiment::<B>(&defs, &tables, &options, &device)?;
     Ok(())
 }

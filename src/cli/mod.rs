@@ -79,9 +79,15 @@ pub enum Command {
         /// Print the plan and its estimated time, run nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Rerun rows whose results exist.
+        /// Retrain models that are already finished.
         #[arg(long)]
         force: bool,
+        /// Folder of the experiments' run folders.
+        #[arg(long, default_value = "runs/experiments")]
+        runs_dir: PathBuf,
+        /// Folder the tables are written to.
+        #[arg(long, default_value = "results")]
+        results_dir: PathBuf,
     },
     /// Time parts of the model (benchmarks, not tests).
     Bench {
@@ -119,7 +125,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             seeds,
             dry_run,
             force,
-        } => experiment::run(name, profile, seeds, dry_run, force),
+            runs_dir,
+            results_dir,
+        } => experiment::run(experiment::Args {
+            name,
+            profile,
+            seeds,
+            dry_run,
+            force,
+            runs_dir,
+            results_dir,
+        }),
         Command::Bench { what } => bench::run(what),
         Command::Train {
             config,

@@ -72,6 +72,18 @@ fn wrong_types_and_ranges_are_errors_naming_the_key() {
     assert!(err.contains("training.batch_size"), "{err}");
     let err = smoke(&["training.dropout=1.5"]).unwrap_err().to_string();
     assert!(err.contains("training.dropout"), "{err}");
+    let err = smoke(&["data.test_docs={ start = 4, end = 4 }"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("data.test_docs"), "{err}");
+    let ok = smoke(&["data.test_docs={ start = 250, end = 500 }"]).unwrap();
+    assert_eq!(
+        ok.data.test_docs,
+        Some(DocSlice {
+            start: 250,
+            end: 500
+        })
+    );
     assert!(smoke(&["noequals"]).is_err());
     assert!(smoke(&["training..epochs=1"]).is_err());
 }

@@ -1,7 +1,17 @@
 //! Experiments: every row of the paper's Tables 3-6 from the definitions in `experiments/`.
+//! `plan` lists the models, `runner` trains each once, `rows` decides every row from the saved
+//! logits, `report` writes `results/<table>/<profile>/`, `session` ties them together.
 
 pub mod definition;
 pub mod plan;
+pub mod profile;
+pub mod report;
+pub mod rows;
+pub mod runner;
+pub mod saved_scores;
+pub mod session;
 
 pub use definition::{Definitions, Row, Table, TableDataset, Variant, TABLES};
 pub use plan::{models_for, render, PlannedModel};
+pub use profile::Profile;
+pub use session::{estimate, run_experiment, ExperimentOptions};
