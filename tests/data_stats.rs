@@ -1,20 +1,11 @@
 //! Table 1 statistics on the real files: the counts the data manifest gives, and a rendered
 //! table that shows them.
 
-use std::path::PathBuf;
-
 use atlop::data::{load_dataset, DatasetStats};
 use atlop::features::{featurize_dataset, DocTokenizer, FeatureConfig};
 
-fn present(path: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(path);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {path} is absent");
-        None
-    }
-}
+mod shared_inputs;
+use shared_inputs::present;
 
 #[test]
 fn cdr_train_table() {

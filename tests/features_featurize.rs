@@ -1,24 +1,17 @@
 //! Featurizing against the reference: the `atlop_doc` fixture id for id, and invariants on every
 //! Re-DocRED dev document and every CDR/GDA document (`*` at each mention, pair counts, lengths).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use atlop::data::docred::parse_docred;
 use atlop::data::{load_dataset, Dataset, DatasetKind, Document, Entity, Fact, Mention};
 use atlop::features::{featurize, featurize_dataset, DocTokenizer, Feature, FeatureConfig};
 use safetensors::SafeTensors;
 
-const MODEL: &str = "models/all-MiniLM-L6-v2";
+mod shared_inputs;
+use shared_inputs::present;
 
-fn present(path: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(path);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {path} is absent");
-        None
-    }
-}
+const MODEL: &str = "models/all-MiniLM-L6-v2";
 
 fn tokenizer() -> Option<DocTokenizer> {
     present(MODEL).map(|dir| DocTokenizer::from_dir(&dir).unwrap())

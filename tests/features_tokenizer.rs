@@ -1,20 +1,13 @@
 //! The tokenizer against the ids the Python reference produced (`bert_short`, `roberta_short`),
 //! and the vocab.json + merges.txt fallback against tokenizer.json.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use atlop::features::{DocTokenizer, ModelType};
 use safetensors::SafeTensors;
 
-fn present(path: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(path);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {path} is absent");
-        None
-    }
-}
+mod shared_inputs;
+use shared_inputs::present;
 
 /// `[rows, cols]` integer tensor (i64) as rows of ids with padding (mask 0) removed.
 fn unpadded(file: &Path) -> Vec<Vec<u32>> {
