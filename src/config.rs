@@ -244,6 +244,13 @@ impl RunConfig {
             })
     }
 
+    /// How documents become features (Sec. 2.1: length limit, entity markers).
+    pub fn feature_config(&self) -> crate::features::FeatureConfig {
+        crate::features::FeatureConfig::new()
+            .with_max_len(self.data.max_len)
+            .with_entity_markers(self.data.entity_markers)
+    }
+
     /// The loss the model trains with.
     pub fn loss(&self) -> LossKind {
         match self.model.loss {

@@ -69,12 +69,7 @@ pub fn evaluate_run<B: Backend>(
         config.training.eval_batch_size,
         device,
     )?;
-    let dev_report = std::fs::read_to_string(folder.best_report())
-        .map_err(|e| AtlopError::io(folder.best_report(), e))?;
-    let dev: SetReport = serde_json::from_str(&dev_report).map_err(|e| AtlopError::Json {
-        path: folder.best_report(),
-        source: e,
-    })?;
+    let dev = folder.read_best_report()?;
     if let Some(out) = options.result_json {
         let decided = dev.decision.decide(&scores)?;
         let predictions = decisions_to_predictions(&split.features, &decided)?;

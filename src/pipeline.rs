@@ -10,7 +10,7 @@ use crate::config::{DocSlice, RunConfig};
 use crate::data::{load_dataset, Dataset, RelationVocab};
 use crate::decision::ScoreMatrix;
 use crate::error::{AtlopError, Result};
-use crate::features::featurize::{featurize_dataset, FeatureConfig};
+use crate::features::featurize::featurize_dataset;
 use crate::features::tokenizer::DocTokenizer;
 use crate::features::Feature;
 use crate::model::atlop::AtlopModel;
@@ -32,13 +32,7 @@ pub fn load_split(
     tokenizer: &DocTokenizer,
 ) -> Result<Split> {
     let (dataset, vocab) = load_documents(config, path, slice)?;
-    let features = featurize_dataset(
-        &dataset,
-        tokenizer,
-        &FeatureConfig::new()
-            .with_max_len(config.data.max_len)
-            .with_entity_markers(config.data.entity_markers),
-    )?;
+    let features = featurize_dataset(&dataset, tokenizer, &config.feature_config())?;
     for f in &features {
         check_feature(f, vocab.num_classes())?;
     }

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::RunConfig;
 use crate::error::{AtlopError, Result};
+use crate::evaluation::whole_set::SetReport;
 
 /// A data file the run read, and its content hash.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +122,14 @@ impl RunFolder {
 
     pub fn read_config(&self) -> Result<RunConfig> {
         RunConfig::load(&self.config(), &[])
+    }
+
+    /// The best epoch's dev report (`best/report.json`): its scores and the decision with the
+    /// thresholds fitted on dev, which evaluation and prediction reuse.
+    pub fn read_best_report(&self) -> Result<SetReport> {
+        let path = self.best_report();
+        let text = std::fs::read_to_string(&path).map_err(|e| AtlopError::io(&path, e))?;
+        serde_json::from_str(&text).map_err(|source| AtlopError::Json { path, source })
     }
 }
 

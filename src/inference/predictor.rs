@@ -17,7 +17,6 @@ use crate::data::{load_dataset, DatasetKind, Document, RelationVocab};
 use crate::decision::{ScoreMatrix, Strategy, Thresholds, Tuned};
 use crate::error::{AtlopError, Result};
 use crate::evaluate::load_best;
-use crate::evaluation::whole_set::SetReport;
 use crate::features::{featurize_with_words, DocTokenizer, Feature, FeatureConfig};
 use crate::model::atlop::AtlopModel;
 use crate::run_folder::RunFolder;
@@ -107,22 +106,14 @@ impl<B: Backend> Predictor<B> {
             let vocab = docred_vocab(&config.data.train, config.data.vocab.as_deref())?;
             (vocab, DatasetKind::Docred)
         };
-        let report_path = folder.best_report();
-        let text =
-            std::fs::read_to_string(&report_path).map_err(|e| AtlopError::io(&report_path, e))?;
-        let report: SetReport = serde_json::from_str(&text).map_err(|source| AtlopError::Json {
-            path: report_path.clone(),
-            source,
-        })?;
+        let report = folder.read_best_report()?;
         let model = load_best::<B>(&folder, vocab.num_classes(), device)?;
         Ok(Self {
             model,
             tokenizer,
             vocab,
             decision: report.decision,
-            features: FeatureConfig::new()
-                .with_max_len(config.data.max_len)
-                .with_entity_markers(config.data.entity_markers),
+            features: config.feature_config(),
             kind,
             batch_size: config.training.eval_batch_size.max(1),
             device: device.clone(),
