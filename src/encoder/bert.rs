@@ -10,6 +10,7 @@ use burn::tensor::{Int, Tensor};
 use crate::encoder::config::{EncoderConfig, ModelType};
 use crate::encoder::embeddings::BertEmbeddings;
 use crate::encoder::layer::BertEncoder;
+use crate::encoder::precision::Precision;
 use crate::encoder::special_tokens::SpecialTokens;
 
 /// What the encoder gives the relation-extraction head.
@@ -59,6 +60,17 @@ impl<B: Backend> BertModel<B> {
     /// better than the checkpoint folder).
     pub fn with_special_tokens(mut self, special: SpecialTokens) -> Self {
         self.special = special;
+        self
+    }
+
+    /// The same encoder with its matrix products in `precision` (see [`Precision`]).
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        for layer in &mut self.encoder.layer {
+            layer.attention.self_attention.precision = precision;
+            layer.attention.output.precision = precision;
+            layer.intermediate.precision = precision;
+            layer.output.precision = precision;
+        }
         self
     }
 

@@ -11,23 +11,27 @@ use burn::tensor::Tensor;
 use crate::encoder::attention::BertAttention;
 use crate::encoder::config::EncoderConfig;
 use crate::encoder::dropout::dropout;
+use crate::encoder::precision::Precision;
 
 /// `BertIntermediate`: hidden -> intermediate, GELU.
 #[derive(Module, Debug)]
 pub struct BertIntermediate<B: Backend> {
     pub dense: Linear<B>,
+    #[module(skip)]
+    pub precision: Precision,
 }
 
 impl<B: Backend> BertIntermediate<B> {
     pub fn init(config: &EncoderConfig, device: &B::Device) -> Self {
         Self {
             dense: LinearConfig::new(config.hidden_size, config.intermediate_size).init(device),
+            precision: Precision::F32,
         }
     }
 
     /// [batch, len, hidden] -> [batch, len, intermediate]
     pub fn forward(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
-        gelu(self.dense.forward(hidden))
+        gelu(self.precision.linear(&self.dense, hidden))
     }
 }
 
@@ -37,6 +41,8 @@ pub struct BertOutput<B: Backend> {
     pub dense: Linear<B>,
     pub layer_norm: LayerNorm<B>,
     pub dropout: Dropout,
+    #[module(skip)]
+    pub precision: Precision,
 }
 
 impl<B: Backend> BertOutput<B> {
@@ -47,12 +53,16 @@ impl<B: Backend> BertOutput<B> {
                 .with_epsilon(config.layer_norm_eps)
                 .init(device),
             dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
+            precision: Precision::F32,
         }
     }
 
     /// ([batch, len, intermediate], residual [batch, len, hidden]) -> [batch, len, hidden]
     pub fn forward(&self, intermediate: Tensor<B, 3>, input: Tensor<B, 3>) -> Tensor<B, 3> {
-        let projected = dropout(&self.dropout, self.dense.forward(intermediate));
+        let projected = dropout(
+            &self.dropout,
+            self.precision.linear(&self.dense, intermediate),
+        );
         self.layer_norm.forward(projected + input)
     }
 }

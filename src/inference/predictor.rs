@@ -99,12 +99,17 @@ impl<B: Backend> Predictor<B> {
         let config = folder.read_config()?;
         let tokenizer = DocTokenizer::from_dir(&folder.encoder_dir())?;
         let is_bio = config.data.train.extension().and_then(|e| e.to_str()) == Some("data");
-        let (vocab, kind) = if is_bio {
-            // CDR/GDA name their one relation in the data; the dev file is the smaller one.
-            (load_dataset(&config.data.dev, None)?.1, DatasetKind::Bio)
+        let kind = if is_bio {
+            DatasetKind::Bio
         } else {
-            let vocab = docred_vocab(&config.data.train, config.data.vocab.as_deref())?;
-            (vocab, DatasetKind::Docred)
+            DatasetKind::Docred
+        };
+        let vocab = match folder.read_relations()? {
+            Some(vocab) => vocab,
+            // Run folders from before `relations.json`: read it beside the training data.
+            // CDR/GDA name their one relation in the data; the dev file is the smaller one.
+            None if is_bio => load_dataset(&config.data.dev, None)?.1,
+            None => docred_vocab(&config.data.train, config.data.vocab.as_deref())?,
         };
         let report = folder.read_best_report()?;
         let model = load_best::<B>(&folder, vocab.num_classes(), device)?;

@@ -48,7 +48,8 @@ impl<B: Backend> AtlopModel<B> {
         }
         let special = SpecialTokens::from_dir(encoder_dir, &encoder_config)?;
         B::seed(device, config.training.seed);
-        let mut encoder = BertModel::init_random(&encoder_config, special, device);
+        let mut encoder = BertModel::init_random(&encoder_config, special, device)
+            .with_precision(config.training.precision);
         if load_weights {
             crate::encoder::weights::load_weights(&mut encoder, encoder_dir)?;
         }

@@ -51,6 +51,35 @@ impl<B: Backend> EpochLoader<B> {
     pub fn num_batches(&self) -> usize {
         self.features.len().div_ceil(self.batch_size)
     }
+
+    /// Documents `start..end` (burn's multi-device strategy gives each device one contiguous
+    /// part). The part counts its epochs itself: with a shared counter, N parts would advance
+    /// it N times per epoch and a resumed run would see other orders.
+    fn part(&self, start: usize, end: usize) -> Self {
+        let end = end.min(self.features.len());
+        let start = start.min(end);
+        Self {
+            features: Arc::new(self.features[start..end].to_vec()),
+            batcher: self.batcher.clone(),
+            batch_size: self.batch_size,
+            seed: self.seed,
+            next_epoch: Arc::new(AtomicUsize::new(self.next_epoch.load(Ordering::SeqCst))),
+            device: self.device.clone(),
+        }
+    }
+
+    /// Learner iterations per epoch when burn splits this loader over `devices` devices
+    /// (`burn::data::dataloader::split::split_dataloader`: equal contiguous parts, the last one
+    /// takes the remainder): one iteration takes a batch from every part that has one left.
+    pub fn iterations_on(&self, devices: usize) -> usize {
+        let n = self.features.len();
+        if devices <= 1 {
+            return self.num_batches();
+        }
+        let part = n / devices;
+        let last = n - part * (devices - 1);
+        part.max(last).div_ceil(self.batch_size)
+    }
 }
 
 /// splitmix64: a small, well-mixed generator, enough for a permutation.
@@ -143,22 +172,64 @@ impl<B: Backend> DataLoader<B, AtlopBatch<B>> for EpochLoader<B> {
     }
 
     fn slice(&self, start: usize, end: usize) -> Arc<dyn DataLoader<B, AtlopBatch<B>>> {
-        let end = end.min(self.features.len());
-        let start = start.min(end);
-        Arc::new(Self {
-            features: Arc::new(self.features[start..end].to_vec()),
-            batcher: self.batcher.clone(),
-            batch_size: self.batch_size,
-            seed: self.seed,
-            next_epoch: self.next_epoch.clone(),
-            device: self.device.clone(),
-        })
+        Arc::new(self.part(start, end))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn loader(n: usize, batch_size: usize, first_epoch: usize) -> EpochLoader<crate::backend::Cpu> {
+        let feature = |i: usize| Feature {
+            doc_index: i,
+            title: format!("d{i}"),
+            input_ids: vec![101, 102],
+            entity_pos: vec![],
+            hts: vec![],
+            labels: vec![],
+        };
+        let batcher = AtlopBatcher {
+            num_classes: 2,
+            pad_id: 0,
+        };
+        EpochLoader::new(
+            Arc::new((0..n).map(feature).collect()),
+            batcher,
+            batch_size,
+            Some(66),
+            first_epoch,
+            Default::default(),
+        )
+    }
+
+    #[test]
+    fn iterations_over_devices_follow_burns_split() {
+        let l = loader(10, 2, 0);
+        assert_eq!(l.iterations_on(1), 5);
+        // Parts of 5 and 5 documents: 3 batches each.
+        assert_eq!(l.iterations_on(2), 3);
+        // Parts of 3, 3 and 4: the last needs 2 batches.
+        assert_eq!(l.iterations_on(3), 2);
+    }
+
+    #[test]
+    fn parts_count_their_own_epochs_from_the_loaders() {
+        // A run resumed after 3 epochs, split over two devices.
+        let l = loader(8, 2, 3);
+        let parts = [l.part(0, 4), l.part(4, 8)];
+        for _ in 0..2 {
+            for part in &parts {
+                drop(part.iter());
+            }
+        }
+        // Two epochs each, whatever the other part did; the parent is untouched.
+        for part in &parts {
+            assert_eq!(part.next_epoch.load(Ordering::SeqCst), 5);
+        }
+        assert_eq!(l.next_epoch.load(Ordering::SeqCst), 3);
+        assert_eq!(parts[1].features[0].doc_index, 4);
+    }
 
     #[test]
     fn permutations_are_deterministic_per_epoch_and_complete() {

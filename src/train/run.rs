@@ -14,7 +14,7 @@ use burn::train::checkpoint::{
 };
 use burn::train::metric::store::{Aggregate, Direction, Split as MetricSplit};
 use burn::train::renderer::MetricsRenderer;
-use burn::train::{Learner, SupervisedTraining};
+use burn::train::{ExecutionStrategy, Learner, MultiDeviceOptim, SupervisedTraining};
 
 use super::epoch_loader::EpochLoader;
 use super::metrics::{DevReports, DevScore, GroupRate, LossValue, Throughput};
@@ -74,13 +74,32 @@ fn run_error(path: &Path, message: impl Into<String>) -> AtlopError {
     }
 }
 
-/// Trains on backend `B` on `device` (one device; the dev pass runs there too).
+/// Trains on backend `B` on `device` (the dev pass runs there too).
 pub fn train<B: AutodiffBackend>(
     target: TrainTarget,
     dashboard: Dashboard,
     device: B::Device,
 ) -> Result<TrainSummary> {
+    train_on::<B>(target, dashboard, vec![device])
+}
+
+/// Trains on one or several devices. With several, burn's multi-device strategy
+/// (`ExecutionStrategy::MultiDevice`, optimiser on the main device) gives each device a
+/// contiguous part of the training documents; every iteration runs one batch per device, sums
+/// their gradients on the first device, which steps the optimiser and runs the dev pass.
+/// `training.batch_size` stays the batch of one optimiser step, as in the paper: each device
+/// takes `batch_size / devices` documents, so the recipe does not change with the hardware.
+pub fn train_on<B: AutodiffBackend>(
+    target: TrainTarget,
+    dashboard: Dashboard,
+    devices: Vec<B::Device>,
+) -> Result<TrainSummary> {
     let started = Instant::now();
+    let Some(device) = devices.first().cloned() else {
+        return Err(AtlopError::Invalid(
+            "training needs one device at least".into(),
+        ));
+    };
     let (folder, config, resume_epoch) = match target {
         TrainTarget::New { config, out } => {
             let folder = RunFolder::create(out.as_deref(), &config.name)?;
@@ -90,7 +109,7 @@ pub fn train<B: AutodiffBackend>(
                     "already holds checkpoints; use --resume to continue it",
                 ));
             }
-            let manifest = manifest::<B>(&config, &device)?;
+            let manifest = manifest::<B>(&config, &devices)?;
             folder.write_inputs(&config, &manifest)?;
             (folder, *config, 0)
         }
@@ -103,7 +122,7 @@ pub fn train<B: AutodiffBackend>(
         }
     };
     println!(
-        "backend {} on {device:?}; run folder {}",
+        "backend {} on {devices:?}; run folder {}",
         std::any::type_name::<B>(),
         folder.path.display()
     );
@@ -118,6 +137,7 @@ pub fn train<B: AutodiffBackend>(
         &tokenizer,
     )?;
     let dev_split = load_split(&config, &config.data.dev, config.data.dev_docs, &tokenizer)?;
+    folder.write_relations(&train_split.vocab)?;
     let num_classes = train_split.vocab.num_classes();
     let encoder_dir = if resume_epoch == 0 {
         encoder_folder(&config)?
@@ -133,6 +153,17 @@ pub fn train<B: AutodiffBackend>(
     )?;
 
     let t = &config.training;
+    let num_devices = devices.len();
+    if t.batch_size % num_devices != 0 {
+        return Err(AtlopError::Config {
+            source_name: folder.config().display().to_string(),
+            key: "training.batch_size".into(),
+            message: format!(
+                "{} documents cannot be shared equally by {num_devices} devices",
+                t.batch_size
+            ),
+        });
+    }
     let batcher = AtlopBatcher {
         num_classes,
         pad_id: tokenizer.pad_id(),
@@ -141,12 +172,12 @@ pub fn train<B: AutodiffBackend>(
     let train_loader = EpochLoader::<B>::new(
         train_features,
         batcher.clone(),
-        t.batch_size,
+        t.batch_size / num_devices,
         Some(t.seed),
         resume_epoch,
         device.clone(),
     );
-    let iterations_per_epoch = train_loader.num_batches();
+    let iterations_per_epoch = train_loader.iterations_on(num_devices);
     let valid_loader = EpochLoader::<B::InnerBackend>::new(
         Arc::new(dev_split.features.clone()),
         batcher,
@@ -168,6 +199,7 @@ pub fn train<B: AutodiffBackend>(
         .with_weight_decay(o.weight_decay)
         .with_max_grad_norm(o.max_grad_norm)
         .with_grad_accumulation(t.grad_accumulation)
+        .with_num_devices(num_devices)
         .init::<AtlopModel<B>, B>()?;
 
     let dev_set = Arc::new(EvalSet {
@@ -220,6 +252,11 @@ pub fn train<B: AutodiffBackend>(
     if resume_epoch > 0 {
         training = training.checkpoint(resume_epoch);
     }
+    if num_devices > 1 {
+        training = training.with_training_strategy(
+            ExecutionStrategy::multi(devices.clone(), MultiDeviceOptim::OptimMainDevice).into(),
+        );
+    }
     let training = training.renderer(renderer);
     training.launch(Learner::new(model, optimizer, schedule));
 
@@ -263,7 +300,7 @@ fn encoder_folder(config: &RunConfig) -> Result<PathBuf> {
     ModelSource::from(config.encoder.source.clone()).resolve(&HubCache::from_env())
 }
 
-fn manifest<B: AutodiffBackend>(config: &RunConfig, device: &B::Device) -> Result<RunManifest> {
+fn manifest<B: AutodiffBackend>(config: &RunConfig, devices: &[B::Device]) -> Result<RunManifest> {
     let encoder_dir = encoder_folder(config)?;
     let mut data = Vec::new();
     let files = [
@@ -285,7 +322,7 @@ fn manifest<B: AutodiffBackend>(config: &RunConfig, device: &B::Device) -> Resul
         encoder_dir: encoder_dir.canonicalize().unwrap_or(encoder_dir),
         git_commit: git_commit(),
         backend: std::any::type_name::<B>().to_string(),
-        devices: vec![format!("{device:?}")],
+        devices: devices.iter().map(|d| format!("{d:?}")).collect(),
         data,
         created_unix: now_unix(),
     })
