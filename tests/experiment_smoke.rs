@@ -1,25 +1,32 @@
 //! `atlop experiment ablation --profile smoke` end to end: the 7 models of Table 5 train once
 //! (1 epoch on 4 documents, max_len 64), every row of the table is written with a value for
-//! every column, and a second invocation reuses every finished model instead of retraining.
+//! every column, with Figure 4 and the training curves. A first invocation is killed (SIGKILL)
+//! while a model trains; the same command then trains only the models not finished, and a
+//! third invocation reuses every model instead of retraining.
 //!
 //! Skips (with a message) when the MiniLM folder or the Re-DocRED file is absent.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn experiment(runs: &Path, results: &Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_atlop"))
+fn command(runs: &Path, results: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_atlop"));
+    command
         .current_dir(root())
         .args(["experiment", "ablation", "--profile", "smoke", "--runs-dir"])
         .arg(runs)
         .arg("--results-dir")
-        .arg(results)
-        .output()
-        .expect("atlop runs");
+        .arg(results);
+    command
+}
+
+fn experiment(runs: &Path, results: &Path) -> String {
+    let out = command(runs, results).output().expect("atlop runs");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),
@@ -30,7 +37,7 @@ fn experiment(runs: &Path, results: &Path) -> String {
 }
 
 #[test]
-fn ablation_table_is_filled_once_and_reused() {
+fn ablation_table_survives_a_kill_and_trains_each_model_once() {
     for needed in [
         "models/all-MiniLM-L6-v2/model.safetensors",
         "data/redocred/dev_revised.json",
@@ -43,15 +50,76 @@ fn ablation_table_is_filled_once_and_reused() {
     let dir = tempfile::tempdir().unwrap();
     let (runs, results) = (dir.path().join("runs"), dir.path().join("results"));
 
-    let first = experiment(&runs, &results);
-    assert_eq!(first.matches("training into").count(), 7, "{first}");
     let models = runs.join("smoke/docred");
-    let markers: Vec<_> = std::fs::read_dir(&models)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("finished.json").is_file() && p.join("scores/dev.f32").is_file())
+    let model_dirs = || -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&models)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        dirs.sort();
+        dirs
+    };
+    let finished = |p: &Path| p.join("finished.json").is_file();
+
+    // Killed while a later model trains, after the first has finished.
+    let mut child = command(&runs, &results)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let dirs = model_dirs();
+        let done = dirs.iter().filter(|d| finished(d)).count();
+        if done >= 1 && dirs.iter().any(|d| !finished(d)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no model finished in 10 minutes");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done_before: Vec<PathBuf> = model_dirs().into_iter().filter(|d| finished(d)).collect();
+    assert!(!done_before.is_empty() && done_before.len() < 7);
+    let marker_time = |p: &Path| {
+        std::fs::metadata(p.join("finished.json"))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let times_before: Vec<_> = done_before.iter().map(|p| marker_time(p)).collect();
+
+    // The same command finishes the rest, without touching the finished models.
+    let first = experiment(&runs, &results);
+    assert_eq!(
+        first.matches("training into").count(),
+        7 - done_before.len(),
+        "{first}"
+    );
+    assert_eq!(
+        first.matches("already trained").count(),
+        done_before.len(),
+        "{first}"
+    );
+    let times_after: Vec<_> = done_before.iter().map(|p| marker_time(p)).collect();
+    assert_eq!(times_before, times_after, "a finished model was retrained");
+    let markers: Vec<_> = model_dirs()
+        .into_iter()
+        .filter(|p| finished(p) && p.join("scores/dev.f32").is_file())
         .collect();
     assert_eq!(markers.len(), 7, "one finished model per variant");
+    // A model killed mid-run restarted cleanly: one record per iteration, none twice.
+    for dir in &markers {
+        let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+        let train: Vec<&str> = metrics
+            .lines()
+            .filter(|l| l.contains("\"train\""))
+            .collect();
+        assert_eq!(train.len(), 2, "{}: {metrics}", dir.display());
+    }
 
     let table_dir = results.join("ablation/smoke");
     let rows: serde_json::Value =
@@ -73,13 +141,22 @@ fn ablation_table_is_filled_once_and_reused() {
     let table = std::fs::read_to_string(table_dir.join("table.md")).unwrap();
     assert!(table.contains("- command: `") && table.contains("- git commit:"));
     assert_eq!(table.lines().filter(|l| l.starts_with("| ")).count(), 1 + 8);
+    let figures = [
+        "figure4.svg",
+        "figure4.png",
+        "training_curves.svg",
+        "training_curves.png",
+    ];
+    if Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").is_file() {
+        for figure in figures {
+            assert!(table_dir.join(figure).is_file(), "{figure} missing");
+        }
+        let svg = std::fs::read_to_string(table_dir.join("figure4.svg")).unwrap();
+        assert!(svg.contains("Localized Context Pooling") && svg.contains("26+"));
+    } else {
+        eprintln!("figures not checked: no DejaVu font on this machine");
+    }
 
-    let marker_time = |p: &Path| {
-        std::fs::metadata(p.join("finished.json"))
-            .unwrap()
-            .modified()
-            .unwrap()
-    };
     let before: Vec<_> = markers.iter().map(|p| marker_time(p)).collect();
     let second = experiment(&runs, &results);
     assert_eq!(second.matches("training into").count(), 0, "{second}");

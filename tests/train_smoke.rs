@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use atlop::backend::{Cpu, CpuAutodiff};
 use atlop::config::{DocSlice, RunConfig};
 use atlop::evaluate::{evaluate_run, EvaluateOptions};
-use atlop::train::run::{train, Dashboard, TrainTarget};
+use atlop::train::run::{train, train_on, Dashboard, TrainTarget};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -169,4 +169,53 @@ fn smoke_run_trains_evaluates_and_resumes_exactly() {
     assert_eq!(epoch2(&resumed)["Dev F1"], epoch2(&full)["Dev F1"]);
     let last_loss = |run: &Path| records(run, "train").last().unwrap().1["Loss"].clone();
     assert_eq!(last_loss(&resumed), last_loss(&full));
+}
+
+/// `--devices` wiring without a GPU: two handles to the one CPU device still go through burn's
+/// multi-device strategy (loader split in two parts, a batch per part and iteration, gradients
+/// summed on the first device). Each device takes half of the batch, so an epoch has half the
+/// iterations and the run trains to the end.
+#[test]
+fn two_devices_share_each_batch_and_train() {
+    let Some(config) = smoke_config() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("two");
+    let device: burn::tensor::Device<CpuAutodiff> = Default::default();
+    let summary = train_on::<CpuAutodiff>(
+        TrainTarget::New {
+            config: Box::new(config.clone()),
+            out: Some(run.clone()),
+        },
+        Dashboard::Plain,
+        vec![device.clone(), device.clone()],
+    )
+    .unwrap();
+    // 8 documents, batch 2 shared by 2 devices: parts of 4 documents, 1 each per iteration.
+    assert_eq!(summary.iterations_per_epoch, 4);
+    let train_records = records(&run, "train");
+    assert_eq!(train_records.len(), 2 * 8, "one record per device batch");
+    let loss = |i: usize| train_records[i].1["Loss"].as_f64().unwrap();
+    assert!(train_records
+        .iter()
+        .all(|(_, m)| m["Loss"].as_f64().unwrap().is_finite()));
+    assert!(loss(15) < loss(0), "loss {} -> {}", loss(0), loss(15));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(manifest["devices"].as_array().unwrap().len(), 2);
+    assert!(run.join("best/model.mpk").is_file());
+
+    // A batch the devices cannot share equally is refused before any work.
+    let mut odd = config;
+    odd.training.batch_size = 3;
+    let err = train_on::<CpuAutodiff>(
+        TrainTarget::New {
+            config: Box::new(odd),
+            out: Some(dir.path().join("odd")),
+        },
+        Dashboard::Plain,
+        vec![device.clone(), device.clone()],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("training.batch_size"), "{err}");
 }

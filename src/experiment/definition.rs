@@ -57,6 +57,9 @@ pub struct Table {
     pub columns: Vec<String>,
     #[serde(rename = "row")]
     pub rows: Vec<Row>,
+    /// Labels of the rows drawn in Figure 4 (dev F1 by number of entities); DocRED tables.
+    #[serde(default)]
+    pub entity_figure: Vec<String>,
 }
 
 /// Every table and variant, read from one folder and checked against each other.
@@ -117,6 +120,14 @@ fn check_table(path: &Path, table: &Table, variants: &BTreeMap<String, Variant>)
             return Err(err(
                 format!("row[{i}].paper.{column}"),
                 format!("not a column of the table ({})", table.columns.join(", ")),
+            ));
+        }
+    }
+    for (i, label) in table.entity_figure.iter().enumerate() {
+        if !table.rows.iter().any(|r| &r.label == label) {
+            return Err(err(
+                format!("entity_figure[{i}]"),
+                format!("`{label}` is not the label of a row of this table"),
             ));
         }
     }

@@ -1,8 +1,10 @@
 //! Experiments: every row of the paper's Tables 3-6 from the definitions in `experiments/`.
 //! `plan` lists the models, `runner` trains each once, `rows` decides every row from the saved
-//! logits, `report` writes `results/<table>/<profile>/`, `session` ties them together.
+//! logits, `report` writes `results/<table>/<profile>/`, `figures`
+//! draws Figure 4 and the training curves there, `session` ties them together.
 
 pub mod definition;
+pub mod figures;
 pub mod plan;
 pub mod profile;
 pub mod report;

@@ -15,6 +15,7 @@ use crate::config::{DocSlice, RunConfig};
 use crate::data::DatasetKind;
 use crate::decision::{Decisions, ScoreMatrix, Strategy};
 use crate::error::{AtlopError, Result};
+use crate::evaluation::docred::EntityBucket;
 use crate::evaluation::whole_set::EvalSet;
 use crate::evaluation::TrainFacts;
 use crate::features::tokenizer::DocTokenizer;
@@ -37,6 +38,16 @@ pub struct Cell {
     pub note: Option<String>,
 }
 
+/// Dev F1 of the documents with a given number of entities (Figure 4), percent per seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketCell {
+    /// `1-5`, ..., `26+`.
+    pub label: String,
+    pub documents: usize,
+    pub values: Vec<f64>,
+    pub mean: Option<f64>,
+}
+
 /// One row of a filled table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RowResult {
@@ -45,10 +56,19 @@ pub struct RowResult {
     pub decision: Strategy,
     pub seeds: Vec<u64>,
     pub cells: Vec<Cell>,
+    /// DocRED rows: dev F1 by entity-count bucket (the row's decision, tuned on dev).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dev_by_entities: Vec<BucketCell>,
 }
 
 /// Metrics of one model under one decision: `dev_f1`, `dev_ign_f1`, `test_f1`, `test_ign_f1`.
 type Metrics = BTreeMap<String, f64>;
+
+/// What one model gives a row: its metrics and (DocRED) its dev entity-count buckets.
+struct ModelScores {
+    metrics: Metrics,
+    dev_buckets: Vec<EntityBucket>,
+}
 
 /// Fills every row of `table` from the finished models among `jobs`.
 pub fn fill_table(table: &Table, jobs: &[ModelJob]) -> Result<Vec<RowResult>> {
@@ -57,6 +77,7 @@ pub fn fill_table(table: &Table, jobs: &[ModelJob]) -> Result<Vec<RowResult>> {
     for row in &table.rows {
         let mut cells = Vec::new();
         let mut seeds = Vec::new();
+        let mut buckets: Vec<BucketCell> = Vec::new();
         for column in &table.columns {
             let cref = column_ref(table.dataset, column);
             let row_jobs: Vec<&ModelJob> = jobs
@@ -77,7 +98,13 @@ pub fn fill_table(table: &Table, jobs: &[ModelJob]) -> Result<Vec<RowResult>> {
                 cell.note = Some(format!("not available here: {why}"));
             }
             for job in row_jobs.iter().filter(|j| j.config.is_ok()) {
-                let metrics = model_metrics(job, row, &mut sets)?;
+                let ModelScores {
+                    metrics,
+                    dev_buckets,
+                } = model_metrics(job, row, &mut sets)?;
+                if !seeds.contains(&job.seed) {
+                    add_buckets(&mut buckets, &dev_buckets);
+                }
                 match metrics.get(&cref.metric) {
                     Some(v) => cell.values.push(v * 100.0),
                     None => cell.note = Some("no labelled test set (scored on CodaLab)".into()),
@@ -89,15 +116,39 @@ pub fn fill_table(table: &Table, jobs: &[ModelJob]) -> Result<Vec<RowResult>> {
             summarise(&mut cell);
             cells.push(cell);
         }
+        for bucket in &mut buckets {
+            let n = bucket.values.len();
+            bucket.mean = (n > 0).then(|| bucket.values.iter().sum::<f64>() / n as f64);
+        }
         out.push(RowResult {
             label: row.label.clone(),
             variant: row.variant.clone(),
             decision: row.decision,
             seeds,
             cells,
+            dev_by_entities: buckets,
         });
     }
     Ok(out)
+}
+
+/// Adds one seed's bucket F1s (percent) to the row's buckets.
+fn add_buckets(buckets: &mut Vec<BucketCell>, seed: &[EntityBucket]) {
+    for (i, b) in seed.iter().enumerate() {
+        if buckets.len() <= i {
+            let label = match b.max_entities {
+                Some(max) => format!("{}-{max}", b.min_entities),
+                None => format!("{}+", b.min_entities),
+            };
+            buckets.push(BucketCell {
+                label,
+                documents: b.documents,
+                values: Vec::new(),
+                mean: None,
+            });
+        }
+        buckets[i].values.push(b.scores.f1 * 100.0);
+    }
 }
 
 fn summarise(cell: &mut Cell) {
@@ -121,7 +172,7 @@ fn model_metrics(
     job: &ModelJob,
     row: &Row,
     sets: &mut BTreeMap<String, (EvalSet, Option<EvalSet>)>,
-) -> Result<Metrics> {
+) -> Result<ModelScores> {
     let folder = RunFolder::open(&job.dir)?;
     let config = folder.read_config()?;
     let key = format!("{:?}", config.data);
@@ -129,7 +180,10 @@ fn model_metrics(
         sets.insert(key.clone(), eval_sets(&folder, &config)?);
     }
     let Some((dev, test)) = sets.get(&key) else {
-        return Ok(Metrics::new());
+        return Ok(ModelScores {
+            metrics: Metrics::new(),
+            dev_buckets: Vec::new(),
+        });
     };
     let dev_scores = required_scores(&job.dir, "dev")?;
     let gold = Decisions::from_features(&dev.features);
@@ -142,6 +196,10 @@ fn model_metrics(
     if let Some(ign) = dev_report.ign_f1 {
         metrics.insert("dev_ign_f1".into(), ign);
     }
+    let dev_buckets = dev_report
+        .docred
+        .map(|r| r.by_entity_count)
+        .unwrap_or_default();
     if let (Some(test), Some(scores)) = (test, saved_scores::load(&job.dir, "test")?) {
         let report = test.score(&scores, &tuned)?;
         metrics.insert("test_f1".into(), report.f1);
@@ -149,7 +207,10 @@ fn model_metrics(
             metrics.insert("test_ign_f1".into(), ign);
         }
     }
-    Ok(metrics)
+    Ok(ModelScores {
+        metrics,
+        dev_buckets,
+    })
 }
 
 fn required_scores(dir: &Path, split: &str) -> Result<ScoreMatrix> {

@@ -200,11 +200,19 @@ fn train_one<B: AutodiffBackend>(
     force: bool,
     device: &B::Device,
 ) -> Result<Finished> {
-    if force && job.dir.exists() {
+    let resumable = job.dir.join("config.toml").is_file() && latest_checkpoint(&job.dir)?.is_some();
+    // A folder without a complete checkpoint (killed in its first epoch) holds nothing worth
+    // keeping, and its partial metrics would be logged twice: start it over.
+    if job.dir.exists() && (force || !resumable) {
+        if !force {
+            println!(
+                "[experiment] {} was interrupted before its first checkpoint: starting it over",
+                job.label()
+            );
+        }
         std::fs::remove_dir_all(&job.dir).map_err(|e| AtlopError::io(&job.dir, e))?;
     }
-    let target = if job.dir.join("config.toml").is_file() && latest_checkpoint(&job.dir)?.is_some()
-    {
+    let target = if resumable && !force {
         println!("[experiment] resuming {} from its checkpoint", job.label());
         TrainTarget::Resume(job.dir.clone())
     } else {

@@ -8,6 +8,7 @@ use std::time::Instant;
 use burn::tensor::backend::AutodiffBackend;
 
 use super::definition::{Definitions, Table};
+use super::figures::write_figures;
 use super::profile::Profile;
 use super::report::{write_table, Provenance, TableResult};
 use super::rows::fill_table;
@@ -63,6 +64,9 @@ pub fn run_experiment<B: AutodiffBackend>(
         };
         let dir = write_table(&options.results_dir, table, &result)?;
         println!("[experiment] {} -> {}", table.title, dir.display());
+        for figure in write_figures(&dir, table, &result, &jobs)? {
+            println!("[experiment]   figure {}", figure.display());
+        }
         written.push(dir);
     }
     Ok(written)

@@ -1,0 +1,393 @@
+//! The pictures of an experiment, as SVG and PNG beside its table (plotters):
+//!
+//! - `figure4.{svg,png}`: the paper's Figure 4, dev F1 by the number of entities in a document,
+//!   one line per row the table names in `entity_figure` (ATLOP with and without localized
+//!   context pooling in the ablation table): LOP should help more as documents hold more
+//!   entities;
+//! - `training_curves.{svg,png}`: per trained model of the table, the mean training loss and
+//!   the whole-dev-set F1 of every epoch, read from the run folders' `metrics.jsonl`.
+//!
+//! Text needs a TrueType font: `$ATLOP_FONT`, else DejaVu Sans or Liberation Sans from the
+//! usual Debian folders (`fonts-dejavu-core`). Without one the figures are skipped with a
+//! message and the tables are still written.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::definition::Table;
+use super::report::TableResult;
+use super::runner::ModelJob;
+use crate::error::{AtlopError, Result};
+
+/// One line of a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A line chart's texts and, for categorical x axes, the names of the x positions 0, 1, ...
+#[derive(Debug, Clone, Default)]
+pub struct Chart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub x_names: Vec<String>,
+    pub series: Vec<Series>,
+}
+
+const FONT_CANDIDATES: [&str; 4] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+];
+
+/// Registers a TrueType font for plotters once per process; the error says where it looked.
+fn ensure_font() -> std::result::Result<(), String> {
+    static FONT: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    FONT.get_or_init(|| {
+        let candidates: Vec<PathBuf> = std::env::var_os("ATLOP_FONT")
+            .map(PathBuf::from)
+            .into_iter()
+            .chain(FONT_CANDIDATES.iter().map(PathBuf::from))
+            .collect();
+        let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+            return Err(format!(
+                "no TrueType font found (looked at $ATLOP_FONT and {}); install fonts-dejavu-core",
+                FONT_CANDIDATES.join(", ")
+            ));
+        };
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        // plotters keeps fonts for the life of the process.
+        let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            plotters::style::register_font("sans-serif", style, bytes)
+                .map_err(|_| format!("{}: not a usable TrueType font", path.display()))?;
+        }
+        Ok(())
+    })
+    .clone()
+}
+
+fn plot_error(path: &Path, e: impl std::fmt::Display) -> AtlopError {
+    AtlopError::Invalid(format!("{}: cannot draw the figure: {e}", path.display()))
+}
+
+/// Draws `charts` side by side into `<stem>.svg` and `<stem>.png`.
+pub fn draw(stem: &Path, charts: &[Chart]) -> Result<Vec<PathBuf>> {
+    ensure_font().map_err(|e| plot_error(stem, e))?;
+    let width = 640 * charts.len().max(1) as u32;
+    let (svg, png) = (stem.with_extension("svg"), stem.with_extension("png"));
+    {
+        let root = SVGBackend::new(&svg, (width, 440)).into_drawing_area();
+        draw_on(&root, charts).map_err(|e| plot_error(&svg, e))?;
+        root.present().map_err(|e| plot_error(&svg, e))?;
+    }
+    {
+        let root = BitMapBackend::new(&png, (width, 440)).into_drawing_area();
+        draw_on(&root, charts).map_err(|e| plot_error(&png, e))?;
+        root.present().map_err(|e| plot_error(&png, e))?;
+    }
+    Ok(vec![svg, png])
+}
+
+type DrawResult<DB> =
+    std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+fn draw_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, charts: &[Chart]) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let panels = root.split_evenly((1, charts.len().max(1)));
+    for (area, chart) in panels.iter().zip(charts) {
+        draw_chart(area, chart)?;
+    }
+    Ok(())
+}
+
+/// The smallest and largest value of `values` with a margin of at least `min_pad`.
+fn padded_range(values: impl Iterator<Item = f64>, min_pad: f64) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.08).max(min_pad);
+    (lo - pad, hi + pad)
+}
+
+fn draw_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) -> DrawResult<DB> {
+    let points = || chart.series.iter().flat_map(|s| s.points.iter());
+    let (x0, x1) = if chart.x_names.is_empty() {
+        // Epochs: whole numbers, so one epoch still spans a readable axis.
+        padded_range(points().map(|p| p.0), 0.5)
+    } else {
+        (-0.3, chart.x_names.len() as f64 - 0.7)
+    };
+    let (y0, y1) = padded_range(points().map(|p| p.1), 0.01);
+    let mut ctx = ChartBuilder::on(area)
+        .caption(&chart.title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    let names = chart.x_names.clone();
+    let mut mesh = ctx.configure_mesh();
+    mesh.x_desc(chart.x_label.as_str())
+        .y_desc(chart.y_label.as_str())
+        .label_style(("sans-serif", 13));
+    let name_of = move |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-6 && i >= 0.0 {
+            names.get(i as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    let whole = |x: &f64| {
+        if (x - x.round()).abs() < 1e-6 {
+            format!("{}", x.round())
+        } else {
+            String::new()
+        }
+    };
+    if chart.x_names.is_empty() {
+        mesh.x_label_formatter(&whole);
+    } else {
+        mesh.x_labels(chart.x_names.len() * 4 + 1)
+            .x_label_formatter(&name_of);
+    }
+    mesh.draw()?;
+    for (i, series) in chart.series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        ctx.draw_series(LineSeries::new(
+            series.points.clone(),
+            color.stroke_width(2),
+        ))?
+        .label(series.label.as_str())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+        ctx.draw_series(
+            series
+                .points
+                .iter()
+                .map(|&p| Circle::new(p, 3, color.filled())),
+        )?;
+    }
+    if !chart.series.is_empty() {
+        ctx.configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 13))
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()?;
+    }
+    Ok(())
+}
+
+/// Figure 4 from the table's rows: dev F1 (mean over seeds) per entity-count bucket of the
+/// rows named by `table.entity_figure`. `None` when the table names none or has no buckets.
+pub fn entity_count_chart(table: &Table, result: &TableResult) -> Option<Chart> {
+    let mut series = Vec::new();
+    let mut x_names = Vec::new();
+    for label in &table.entity_figure {
+        let row = result.rows.iter().find(|r| &r.label == label)?;
+        if row.dev_by_entities.is_empty() {
+            continue;
+        }
+        x_names = row
+            .dev_by_entities
+            .iter()
+            .map(|b| b.label.clone())
+            .collect();
+        let points = row
+            .dev_by_entities
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| b.mean.map(|m| (i as f64, m)))
+            .collect();
+        series.push(Series {
+            label: label.clone(),
+            points,
+        });
+    }
+    (!series.is_empty()).then(|| Chart {
+        title: "Dev F1 by number of entities (Figure 4)".into(),
+        x_label: "entities in the document".into(),
+        y_label: "dev F1 (%)".into(),
+        x_names,
+        series,
+    })
+}
+
+/// `metrics.jsonl` of a run folder -> (mean train loss per epoch, dev F1 per epoch).
+pub fn epoch_curves(run_dir: &Path) -> Result<(Vec<(f64, f64)>, Vec<(f64, f64)>)> {
+    let path = run_dir.join("metrics.jsonl");
+    let text = std::fs::read_to_string(&path).map_err(|e| AtlopError::io(&path, e))?;
+    let mut losses: BTreeMap<u64, (f64, usize)> = BTreeMap::new();
+    let mut dev = BTreeMap::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let record: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| AtlopError::Line {
+                path: path.clone(),
+                line: i + 1,
+                field: String::new(),
+                message: e.to_string(),
+            })?;
+        let Some(epoch) = record["epoch"].as_u64() else {
+            continue;
+        };
+        let metrics = &record["metrics"];
+        match record["split"].as_str() {
+            Some("train") => {
+                if let Some(loss) = metrics["Loss"].as_f64() {
+                    let entry = losses.entry(epoch).or_insert((0.0, 0));
+                    entry.0 += loss;
+                    entry.1 += 1;
+                }
+            }
+            Some("valid") => {
+                if let Some(f1) = metrics["Dev F1"].as_f64() {
+                    dev.insert(epoch, f1);
+                }
+            }
+            _ => {}
+        }
+    }
+    let loss = losses
+        .into_iter()
+        .map(|(e, (sum, n))| (e as f64, sum / n as f64))
+        .collect();
+    let dev = dev.into_iter().map(|(e, f)| (e as f64, f)).collect();
+    Ok((loss, dev))
+}
+
+/// Training curves of the finished models among `jobs` that the table's rows use.
+pub fn training_charts(table: &Table, jobs: &[ModelJob]) -> Result<Option<[Chart; 2]>> {
+    let mut loss = Vec::new();
+    let mut dev = Vec::new();
+    for job in jobs.iter().filter(|j| j.is_finished()) {
+        if !table
+            .rows
+            .iter()
+            .any(|r| r.variant == job.variant && r.encoder == job.encoder)
+        {
+            continue;
+        }
+        let (l, d) = epoch_curves(&job.dir)?;
+        let label = job.label();
+        loss.push(Series {
+            label: label.clone(),
+            points: l,
+        });
+        dev.push(Series { label, points: d });
+    }
+    if loss.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some([
+        Chart {
+            title: "Training loss (mean per epoch)".into(),
+            x_label: "epoch".into(),
+            y_label: "loss".into(),
+            x_names: vec![],
+            series: loss,
+        },
+        Chart {
+            title: "Dev F1 per epoch (whole dev set)".into(),
+            x_label: "epoch".into(),
+            y_label: "dev F1 (%)".into(),
+            x_names: vec![],
+            series: dev,
+        },
+    ]))
+}
+
+/// Writes the table's figures into `dir`; returns the files written. A missing font is not an
+/// error: the figures are skipped and the reason printed.
+pub fn write_figures(
+    dir: &Path,
+    table: &Table,
+    result: &TableResult,
+    jobs: &[ModelJob],
+) -> Result<Vec<PathBuf>> {
+    if let Err(why) = ensure_font() {
+        eprintln!("[experiment] figures skipped: {why}");
+        return Ok(Vec::new());
+    }
+    let mut written = Vec::new();
+    if let Some(chart) = entity_count_chart(table, result) {
+        written.extend(draw(&dir.join("figure4"), &[chart])?);
+    }
+    if let Some(charts) = training_charts(table, jobs)? {
+        written.extend(draw(&dir.join("training_curves"), &charts)?);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_curves_average_the_train_loss_and_keep_dev_f1() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines = [
+            r#"{"epoch":1,"iteration":1,"metrics":{"Loss":2.0},"split":"train"}"#,
+            r#"{"epoch":1,"iteration":2,"metrics":{"Loss":1.0},"split":"train"}"#,
+            r#"{"epoch":1,"iteration":1,"metrics":{"Dev F1":40.0},"split":"valid"}"#,
+            r#"{"epoch":2,"iteration":1,"metrics":{"Loss":0.5},"split":"train"}"#,
+            r#"{"epoch":2,"iteration":1,"metrics":{"Dev F1":45.5},"split":"valid"}"#,
+        ];
+        std::fs::write(dir.path().join("metrics.jsonl"), lines.join("\n")).unwrap();
+        let (loss, dev) = epoch_curves(dir.path()).unwrap();
+        assert_eq!(loss, vec![(1.0, 1.5), (2.0, 0.5)]);
+        assert_eq!(dev, vec![(1.0, 40.0), (2.0, 45.5)]);
+    }
+
+    #[test]
+    fn a_chart_is_drawn_as_svg_and_png_with_its_texts() {
+        if let Err(why) = ensure_font() {
+            eprintln!("skipping: {why}");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let chart = Chart {
+            title: "Dev F1 by number of entities".into(),
+            x_label: "entities".into(),
+            y_label: "F1".into(),
+            x_names: vec!["1-5".into(), "6-10".into(), "26+".into()],
+            series: vec![
+                Series {
+                    label: "ATLOP".into(),
+                    points: vec![(0.0, 60.0), (1.0, 58.0), (2.0, 50.0)],
+                },
+                Series {
+                    label: "- LOP".into(),
+                    points: vec![(0.0, 61.0), (1.0, 56.0), (2.0, 45.0)],
+                },
+            ],
+        };
+        let files = draw(&dir.path().join("fig"), &[chart]).unwrap();
+        let svg = std::fs::read_to_string(&files[0]).unwrap();
+        for text in [
+            "Dev F1 by number of entities",
+            "ATLOP",
+            "- LOP",
+            "6-10",
+            "26+",
+        ] {
+            assert!(svg.contains(text), "{text} not in the SVG");
+        }
+        let png = std::fs::read(&files[1]).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        assert!(png.len() > 5_000, "a near-empty PNG: {} bytes", png.len());
+    }
+}
