@@ -152,7 +152,7 @@ fn ablation_table_survives_a_kill_and_trains_each_model_once() {
             assert!(table_dir.join(figure).is_file(), "{figure} missing");
         }
         let svg = std::fs::read_to_string(table_dir.join("figure4.svg")).unwrap();
-        assert!(svg.contains("Localized Context Pooling") && svg.contains("26+"));
+        assert!(svg.contains("Localized Context Pooling") && svg.contains("31+"));
     } else {
         eprintln!("figures not checked: no DejaVu font on this machine");
     }

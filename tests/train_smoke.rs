@@ -187,7 +187,7 @@ fn two_devices_share_each_batch_and_train() {
             out: Some(run.clone()),
         },
         Dashboard::Plain,
-        vec![device.clone(), device.clone()],
+        vec![device, device],
     )
     .unwrap();
     // 8 documents, batch 2 shared by 2 devices: parts of 4 documents, 1 each per iteration.
@@ -213,7 +213,7 @@ fn two_devices_share_each_batch_and_train() {
             out: Some(dir.path().join("odd")),
         },
         Dashboard::Plain,
-        vec![device.clone(), device.clone()],
+        vec![device, device],
     )
     .unwrap_err()
     .to_string();

@@ -23,14 +23,14 @@ use crate::error::{AtlopError, DocRef, Result};
 pub struct DocredEvalConfig {
     /// Lower bounds (ascending) of the entity-count buckets of Figure 4: a document with n
     /// entities falls in the last bucket whose bound is <= n. The default gives 1-5, 6-10, ...,
-    /// 21-25, 26+.
+    /// 26-30, 31+: the paper's Figure 4 bins of five, its rare largest documents in one bin.
     pub entity_buckets: Vec<usize>,
 }
 
 impl Default for DocredEvalConfig {
     fn default() -> Self {
         DocredEvalConfig {
-            entity_buckets: vec![1, 6, 11, 16, 21, 26],
+            entity_buckets: vec![1, 6, 11, 16, 21, 26, 31],
         }
     }
 }

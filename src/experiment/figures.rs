@@ -223,8 +223,17 @@ pub fn entity_count_chart(table: &Table, result: &TableResult) -> Option<Chart> 
     })
 }
 
-/// `metrics.jsonl` of a run folder -> (mean train loss per epoch, dev F1 per epoch).
-pub fn epoch_curves(run_dir: &Path) -> Result<(Vec<(f64, f64)>, Vec<(f64, f64)>)> {
+/// Per epoch of a run: `(epoch, value)` points.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EpochCurves {
+    /// Mean training loss of the epoch's iterations.
+    pub loss: Vec<(f64, f64)>,
+    /// Whole-dev-set F1 (percent) after the epoch.
+    pub dev_f1: Vec<(f64, f64)>,
+}
+
+/// The curves of a run folder, from its `metrics.jsonl`.
+pub fn epoch_curves(run_dir: &Path) -> Result<EpochCurves> {
     let path = run_dir.join("metrics.jsonl");
     let text = std::fs::read_to_string(&path).map_err(|e| AtlopError::io(&path, e))?;
     let mut losses: BTreeMap<u64, (f64, usize)> = BTreeMap::new();
@@ -265,8 +274,8 @@ pub fn epoch_curves(run_dir: &Path) -> Result<(Vec<(f64, f64)>, Vec<(f64, f64)>)
         .into_iter()
         .map(|(e, (sum, n))| (e as f64, sum / n as f64))
         .collect();
-    let dev = dev.into_iter().map(|(e, f)| (e as f64, f)).collect();
-    Ok((loss, dev))
+    let dev_f1 = dev.into_iter().map(|(e, f)| (e as f64, f)).collect();
+    Ok(EpochCurves { loss, dev_f1 })
 }
 
 /// Training curves of the finished models among `jobs` that the table's rows use.
@@ -281,13 +290,16 @@ pub fn training_charts(table: &Table, jobs: &[ModelJob]) -> Result<Option<[Chart
         {
             continue;
         }
-        let (l, d) = epoch_curves(&job.dir)?;
+        let curves = epoch_curves(&job.dir)?;
         let label = job.label();
         loss.push(Series {
             label: label.clone(),
-            points: l,
+            points: curves.loss,
         });
-        dev.push(Series { label, points: d });
+        dev.push(Series {
+            label,
+            points: curves.dev_f1,
+        });
     }
     if loss.is_empty() {
         return Ok(None);
@@ -347,9 +359,9 @@ mod tests {
             r#"{"epoch":2,"iteration":1,"metrics":{"Dev F1":45.5},"split":"valid"}"#,
         ];
         std::fs::write(dir.path().join("metrics.jsonl"), lines.join("\n")).unwrap();
-        let (loss, dev) = epoch_curves(dir.path()).unwrap();
-        assert_eq!(loss, vec![(1.0, 1.5), (2.0, 0.5)]);
-        assert_eq!(dev, vec![(1.0, 40.0), (2.0, 45.5)]);
+        let curves = epoch_curves(dir.path()).unwrap();
+        assert_eq!(curves.loss, vec![(1.0, 1.5), (2.0, 0.5)]);
+        assert_eq!(curves.dev_f1, vec![(1.0, 40.0), (2.0, 45.5)]);
     }
 
     #[test]
