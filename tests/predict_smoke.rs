@@ -5,6 +5,8 @@
 //!
 //! Skips (with a message) when the MiniLM folder or the Re-DocRED file is absent.
 
+mod smoke_config;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,10 +19,7 @@ use atlop::inference::Score;
 use atlop::train::run::{train, Dashboard, TrainTarget};
 use atlop::Predictor;
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use smoke_config::root;
 
 fn dev_file() -> PathBuf {
     root().join("data/redocred/dev_revised.json")
@@ -29,23 +28,7 @@ fn dev_file() -> PathBuf {
 /// The smoke config with a dev-fitted global threshold (two epochs put no logit above TH, so
 /// the adaptive rule would predict nothing).
 fn smoke_config() -> Option<RunConfig> {
-    let root = root();
-    for needed in [
-        "models/all-MiniLM-L6-v2/model.safetensors",
-        "data/redocred/dev_revised.json",
-    ] {
-        if !root.join(needed).is_file() {
-            eprintln!("skipping: {needed} is absent");
-            return None;
-        }
-    }
-    let overrides = ["decision.strategy.kind=global".to_string()];
-    let mut config = RunConfig::load(&root.join("configs/smoke.toml"), &overrides).ok()?;
-    config.encoder.source = root.join(&config.encoder.source).display().to_string();
-    config.data.train = root.join(&config.data.train);
-    config.data.dev = root.join(&config.data.dev);
-    config.data.vocab = config.data.vocab.map(|v| root.join(v));
-    Some(config)
+    smoke_config::smoke_config(&["decision.strategy.kind=global"])
 }
 
 /// The run folder of the smoke model, trained on first use; `None` when skipping.

@@ -5,43 +5,21 @@
 //!
 //! Skips (with a message) when the MiniLM folder or the Re-DocRED file is absent.
 
-use std::path::{Path, PathBuf};
+mod smoke_config;
+
+use std::path::Path;
 
 use atlop::backend::{Cpu, CpuAutodiff};
 use atlop::config::{DocSlice, RunConfig};
 use atlop::evaluate::{evaluate_run, EvaluateOptions};
 use atlop::train::run::{train, train_on, Dashboard, TrainTarget};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
+/// Two epochs on 8 documents put no logit above TH, so the adaptive rule predicts nothing and
+/// its F1 of 0 would prove little; a global threshold fitted on dev predicts something and also
+/// exercises the thresholds saved in the run folder. Dropout on (the smoke config has it off):
+/// resuming must also replay the dropout masks.
 fn smoke_config() -> Option<RunConfig> {
-    let root = root();
-    for needed in [
-        "models/all-MiniLM-L6-v2/model.safetensors",
-        "data/redocred/dev_revised.json",
-    ] {
-        if !root.join(needed).is_file() {
-            eprintln!("skipping: {needed} is absent");
-            return None;
-        }
-    }
-    // Two epochs on 8 documents put no logit above TH, so the adaptive rule predicts nothing and
-    // its F1 of 0 would prove little; a global threshold fitted on dev predicts something and
-    // also exercises the thresholds saved in the run folder.
-    // Dropout on (the smoke config has it off): resuming must also replay the dropout masks.
-    let overrides = [
-        "decision.strategy.kind=global".to_string(),
-        "training.dropout=0.1".to_string(),
-    ];
-    let mut config = RunConfig::load(&root.join("configs/smoke.toml"), &overrides).ok()?;
-    // Relative paths of the config are relative to the repository root.
-    config.encoder.source = root.join(&config.encoder.source).display().to_string();
-    config.data.train = root.join(&config.data.train);
-    config.data.dev = root.join(&config.data.dev);
-    config.data.vocab = config.data.vocab.map(|v| root.join(v));
-    Some(config)
+    smoke_config::smoke_config(&["decision.strategy.kind=global", "training.dropout=0.1"])
 }
 
 /// `(epoch, metrics)` of the records of one split in `metrics.jsonl`.

@@ -8,14 +8,29 @@ use atlop::experiment::{estimate, render, run_experiment, Definitions, Experimen
 
 use super::{ExperimentName, Profile};
 
-/// The parsed arguments.
+/// What `atlop experiment` was asked to do.
+#[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The table: main (3), bio (4), ablation (5), thresholding (6), or all.
+    #[arg(value_enum)]
     pub name: ExperimentName,
+    /// `paper` (the paper's data and encoders), `local` (MiniLM, the data here) or `smoke`.
+    #[arg(long, value_enum, default_value = "local")]
     pub profile: Profile,
+    /// Seeds per model (the base seed, +1, ...); cells are mean ± std over them.
+    #[arg(long, default_value_t = 1)]
     pub seeds: usize,
+    /// Print the plan and its estimated time, run nothing.
+    #[arg(long)]
     pub dry_run: bool,
+    /// Retrain models that are already finished.
+    #[arg(long)]
     pub force: bool,
+    /// Folder of the experiments' run folders.
+    #[arg(long, default_value = "runs/experiments")]
     pub runs_dir: PathBuf,
+    /// Folder the tables are written to.
+    #[arg(long, default_value = "results")]
     pub results_dir: PathBuf,
 }
 

@@ -54,26 +54,7 @@ pub enum Command {
     /// Predict relations on new documents with a trained run.
     Predict(predict::PredictArgs),
     /// Run the rows of one of the paper's tables.
-    Experiment {
-        #[arg(value_enum)]
-        name: ExperimentName,
-        #[arg(long, value_enum, default_value = "local")]
-        profile: Profile,
-        #[arg(long, default_value_t = 1)]
-        seeds: usize,
-        /// Print the plan and its estimated time, run nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Retrain models that are already finished.
-        #[arg(long)]
-        force: bool,
-        /// Folder of the experiments' run folders.
-        #[arg(long, default_value = "runs/experiments")]
-        runs_dir: PathBuf,
-        /// Folder the tables are written to.
-        #[arg(long, default_value = "results")]
-        results_dir: PathBuf,
-    },
+    Experiment(experiment::Args),
     /// Time parts of the model (benchmarks, not tests).
     Bench {
         #[command(subcommand)]
@@ -104,23 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             vocab,
             tokenizer,
         } => data::run(&file, vocab.as_deref(), &tokenizer),
-        Command::Experiment {
-            name,
-            profile,
-            seeds,
-            dry_run,
-            force,
-            runs_dir,
-            results_dir,
-        } => experiment::run(experiment::Args {
-            name,
-            profile,
-            seeds,
-            dry_run,
-            force,
-            runs_dir,
-            results_dir,
-        }),
+        Command::Experiment(args) => experiment::run(args),
         Command::Bench { what } => bench::run(what),
         Command::Train(args) => train::run(args),
         Command::Evaluate {

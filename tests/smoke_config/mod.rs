@@ -1,0 +1,34 @@
+//! The smoke run's configuration for tests that train it (`configs/smoke.toml`: 8 Re-DocRED
+//! documents, MiniLM), with its relative paths made absolute. `None`, with the reason printed,
+//! when the MiniLM folder or the Re-DocRED file is absent.
+
+use std::path::PathBuf;
+
+use atlop::config::RunConfig;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `configs/smoke.toml` with `overrides` (`key=value`, as `--set`) applied.
+pub fn smoke_config(overrides: &[&str]) -> Option<RunConfig> {
+    let root = root();
+    for needed in [
+        "models/all-MiniLM-L6-v2/model.safetensors",
+        "data/redocred/dev_revised.json",
+    ] {
+        if !root.join(needed).is_file() {
+            eprintln!("skipping: {needed} is absent");
+            return None;
+        }
+    }
+    let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
+    let mut config = RunConfig::load(&root.join("configs/smoke.toml"), &overrides)
+        .expect("configs/smoke.toml loads");
+    // Relative paths of the config are relative to the repository root.
+    config.encoder.source = root.join(&config.encoder.source).display().to_string();
+    config.data.train = root.join(&config.data.train);
+    config.data.dev = root.join(&config.data.dev);
+    config.data.vocab = config.data.vocab.map(|v| root.join(v));
+    Some(config)
+}
