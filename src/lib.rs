@@ -9,6 +9,7 @@
 //! context, group bilinear, losses) -> [`decision`] (thresholding strategies) ->
 //! [`evaluation`] (official metrics).
 
+pub mod allocator;
 pub mod backend;
 pub mod batch;
 pub mod bench;

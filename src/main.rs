@@ -6,6 +6,8 @@ use clap::Parser;
 mod cli;
 
 fn main() -> std::process::ExitCode {
+    // Before any tensor exists: large buffers are reused instead of faulted in every step.
+    atlop::allocator::keep_freed_memory();
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
