@@ -8,6 +8,7 @@
 mod smoke_config;
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use atlop::backend::{Cpu, CpuAutodiff};
 use atlop::config::{DocSlice, RunConfig};
@@ -21,6 +22,11 @@ use atlop::train::run::{train, train_on, Dashboard, TrainTarget};
 fn smoke_config() -> Option<RunConfig> {
     smoke_config::smoke_config(&["decision.strategy.kind=global", "training.dropout=0.1"])
 }
+
+/// Training reseeds the backend's one RNG (dropout) per epoch, so two runs in parallel threads
+/// would draw each other's masks and the resume comparison would differ: tests that train take
+/// this lock.
+static TRAINING: Mutex<()> = Mutex::new(());
 
 /// `(epoch, metrics)` of the records of one split in `metrics.jsonl`.
 fn records(run: &Path, split: &str) -> Vec<(u64, serde_json::Value)> {
@@ -48,6 +54,7 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn smoke_run_trains_evaluates_and_resumes_exactly() {
     let Some(config) = smoke_config() else { return };
+    let _serial = TRAINING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let full = dir.path().join("full");
     let started = std::time::Instant::now();
@@ -156,6 +163,7 @@ fn smoke_run_trains_evaluates_and_resumes_exactly() {
 #[test]
 fn two_devices_share_each_batch_and_train() {
     let Some(config) = smoke_config() else { return };
+    let _serial = TRAINING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("two");
     let device: burn::tensor::Device<CpuAutodiff> = Default::default();
