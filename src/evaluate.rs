@@ -14,7 +14,7 @@ use crate::evaluation::whole_set::{EvalSet, SetReport};
 use crate::evaluation::{decisions_to_predictions, to_codalab, write_result_json, TrainFacts};
 use crate::features::tokenizer::DocTokenizer;
 use crate::model::atlop::AtlopModel;
-use crate::pipeline::{infer_scores, load_documents, load_split};
+use crate::pipeline::{load_documents, load_split, split_scores};
 use crate::run_folder::RunFolder;
 
 /// What to evaluate.
@@ -59,16 +59,8 @@ pub fn evaluate_run<B: Backend>(
     let config = folder.read_config()?;
     let tokenizer = DocTokenizer::from_dir(&folder.encoder_dir())?;
     let split = load_split(&config, options.data, options.docs, &tokenizer)?;
-    let num_classes = split.vocab.num_classes();
-    let model = load_best::<B>(&folder, num_classes, device)?;
-    let scores = infer_scores(
-        &model,
-        &split.features,
-        num_classes,
-        tokenizer.pad_id(),
-        config.training.eval_batch_size,
-        device,
-    )?;
+    let model = load_best::<B>(&folder, split.vocab.num_classes(), device)?;
+    let scores = split_scores(&model, &split, &config, &tokenizer, device)?;
     let dev = folder.read_best_report()?;
     if let Some(out) = options.result_json {
         let decided = dev.decision.decide(&scores)?;

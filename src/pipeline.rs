@@ -65,6 +65,26 @@ pub fn load_documents(
     Ok((dataset, vocab))
 }
 
+/// Logits of every pair of `split` from a run's `model`, batched as that run's dev pass
+/// (`training.eval_batch_size` documents, the tokenizer's padding): what `evaluate` and the
+/// experiment runner score.
+pub fn split_scores<B: Backend>(
+    model: &AtlopModel<B>,
+    split: &Split,
+    config: &RunConfig,
+    tokenizer: &DocTokenizer,
+    device: &B::Device,
+) -> Result<ScoreMatrix> {
+    infer_scores(
+        model,
+        &split.features,
+        split.vocab.num_classes(),
+        tokenizer.pad_id(),
+        config.training.eval_batch_size,
+        device,
+    )
+}
+
 /// Logits of every pair of `features`, in feature then `hts` order, from batches of
 /// `batch_size` documents in file order (as the dev pass of training batches them).
 pub fn infer_scores<B: Backend>(

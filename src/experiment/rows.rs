@@ -3,7 +3,7 @@
 //! seed; a cell is the mean ± sample standard deviation over seeds, in percent.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +78,7 @@ pub fn fill_table(table: &Table, jobs: &[ModelJob]) -> Result<Vec<RowResult>> {
         let mut cells = Vec::new();
         let mut seeds = Vec::new();
         let mut buckets: Vec<BucketCell> = Vec::new();
+        let mut scored: BTreeMap<PathBuf, ModelScores> = BTreeMap::new();
         for column in &table.columns {
             let cref = column_ref(table.dataset, column);
             let row_jobs: Vec<&ModelJob> = jobs
@@ -98,13 +99,13 @@ pub fn fill_table(table: &Table, jobs: &[ModelJob]) -> Result<Vec<RowResult>> {
                 cell.note = Some(format!("not available here: {why}"));
             }
             for job in row_jobs.iter().filter(|j| j.config.is_ok()) {
-                let ModelScores {
-                    metrics,
-                    dev_buckets,
-                } = model_metrics(job, row, &mut sets)?;
-                if !seeds.contains(&job.seed) {
-                    add_buckets(&mut buckets, &dev_buckets);
+                // Tuned and scored once per model, whichever columns read it.
+                if !scored.contains_key(&job.dir) {
+                    let model = model_metrics(job, row, &mut sets)?;
+                    add_buckets(&mut buckets, &model.dev_buckets);
+                    scored.insert(job.dir.clone(), model);
                 }
+                let metrics = &scored[&job.dir].metrics;
                 match metrics.get(&cref.metric) {
                     Some(v) => cell.values.push(v * 100.0),
                     None => cell.note = Some("no labelled test set (scored on CodaLab)".into()),
@@ -132,7 +133,7 @@ pub fn fill_table(table: &Table, jobs: &[ModelJob]) -> Result<Vec<RowResult>> {
     Ok(out)
 }
 
-/// Adds one seed's bucket F1s (percent) to the row's buckets.
+/// Adds one model's bucket F1s (percent) to the row's buckets.
 fn add_buckets(buckets: &mut Vec<BucketCell>, seed: &[EntityBucket]) {
     for (i, b) in seed.iter().enumerate() {
         if buckets.len() <= i {

@@ -17,7 +17,7 @@ use crate::config::RunConfig;
 use crate::error::{AtlopError, Result};
 use crate::evaluate::load_best;
 use crate::features::tokenizer::DocTokenizer;
-use crate::pipeline::{infer_scores, load_documents, load_split};
+use crate::pipeline::{load_documents, load_split, split_scores};
 use crate::run_folder::RunFolder;
 use crate::train::latest_checkpoint;
 use crate::train::run::{train, Dashboard, TrainTarget};
@@ -257,19 +257,11 @@ fn save_scores<B: burn::tensor::backend::Backend>(
             continue;
         };
         let split = load_split(&config, path, slice, &tokenizer)?;
-        let num_classes = split.vocab.num_classes();
         if model.is_none() {
-            model = Some(load_best::<B>(&folder, num_classes, device)?);
+            model = Some(load_best::<B>(&folder, split.vocab.num_classes(), device)?);
         }
         let Some(m) = model.as_ref() else { continue };
-        let scores = infer_scores(
-            m,
-            &split.features,
-            num_classes,
-            tokenizer.pad_id(),
-            config.training.eval_batch_size,
-            device,
-        )?;
+        let scores = split_scores(m, &split, &config, &tokenizer, device)?;
         saved_scores::save(run_dir, name, &scores)?;
     }
     Ok(())
