@@ -23,6 +23,7 @@ pub mod evaluation;
 pub mod experiment;
 pub mod features;
 pub mod inference;
+pub mod kernels;
 pub mod model;
 pub mod pipeline;
 pub mod run_folder;

@@ -55,7 +55,7 @@ fn check_short(model: &BertModel<Cpu>, fixture: &std::path::Path, layer0: bool) 
         &f["embeddings"].floats,
     );
     if layer0 {
-        let (h0, _) = model.encoder.layer[0].forward(embedded, key_bias(mask.clone()));
+        let (h0, _) = model.encoder.layer[0].forward(embedded, key_bias(mask.clone()), false);
         assert_close("layer0", &values(h0), &f["layer0"].floats);
     }
 

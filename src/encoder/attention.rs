@@ -11,8 +11,9 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use crate::encoder::config::EncoderConfig;
-use crate::encoder::dropout::dropout;
+use crate::encoder::dropout::{draw_seed, dropout};
 use crate::encoder::precision::Precision;
+use crate::kernels::attention::{fused_context, AttentionDropout, Qkv};
 
 /// `BertSelfAttention`: scaled dot-product attention over all heads.
 #[derive(Module, Debug)]
@@ -41,14 +42,41 @@ impl<B: Backend> BertSelfAttention<B> {
 
     /// `hidden` [batch, len, hidden]; `key_bias` [batch, 1, 1, len] (0 for real keys, a large
     /// negative number for padded ones, so they get probability 0).
-    /// Returns the context [batch, len, hidden] and the attention probabilities
-    /// [batch, heads, len, len] after dropout, as `transformers` returns them.
+    /// Returns the context [batch, len, hidden] and, when `keep_probs`, the attention
+    /// probabilities [batch, heads, len, len] after dropout, as `transformers` returns them.
+    /// Without `keep_probs` on burn-flex in f32, the fused kernel
+    /// ([`crate::kernels::attention`]) computes the context in one pass per head.
     pub fn forward(
         &self,
         hidden: Tensor<B, 3>,
         key_bias: Tensor<B, 4>,
-    ) -> (Tensor<B, 3>, Tensor<B, 4>) {
-        let [batch, len, width] = hidden.dims();
+        keep_probs: bool,
+    ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
+        let p = self.precision;
+        let qkv = (
+            p.linear(&self.query, hidden.clone()),
+            p.linear(&self.key, hidden.clone()),
+            p.linear(&self.value, hidden),
+        );
+        if keep_probs || p != Precision::F32 {
+            let (context, probs) = self.composite(qkv, key_bias);
+            return (context, Some(probs));
+        }
+        let device = qkv.0.device();
+        let dropout =
+            (B::ad_enabled(&device) && self.dropout.prob > 0.0).then(|| AttentionDropout {
+                seed: draw_seed::<B>(&device),
+                prob: self.dropout.prob,
+            });
+        match fused_context(qkv, &key_bias, self.num_heads, dropout) {
+            Ok(context) => (context, None),
+            Err(qkv) => (self.composite(qkv, key_bias).0, None),
+        }
+    }
+
+    /// Attention op by op: heads split, scores, softmax, dropout, context, heads merged.
+    fn composite(&self, (q, k, v): Qkv<B>, key_bias: Tensor<B, 4>) -> (Tensor<B, 3>, Tensor<B, 4>) {
+        let [batch, len, width] = q.dims();
         let head_dim = width / self.num_heads;
         // [batch, len, hidden] -> [batch, heads, len, head_dim]
         let split = |x: Tensor<B, 3>| {
@@ -57,13 +85,11 @@ impl<B: Backend> BertSelfAttention<B> {
         };
         // Scaling the queries instead of the scores touches `len / head_dim` times fewer values.
         let p = self.precision;
-        let q = split(p.linear(&self.query, hidden.clone())).div_scalar((head_dim as f64).sqrt());
-        let k = split(p.linear(&self.key, hidden.clone()));
-        let v = split(p.linear(&self.value, hidden));
-        let scores = p.matmul(q, k.swap_dims(2, 3)); // [batch, heads, len, len]
+        let q = split(q).div_scalar((head_dim as f64).sqrt());
+        let scores = p.matmul(q, split(k).swap_dims(2, 3)); // [batch, heads, len, len]
         let probs = dropout(&self.dropout, softmax(scores + key_bias, 3));
         let context = p
-            .matmul(probs.clone(), v) // [batch, heads, len, head_dim]
+            .matmul(probs.clone(), split(v)) // [batch, heads, len, head_dim]
             .swap_dims(1, 2)
             .reshape([batch, len, width]);
         (context, probs)
@@ -116,13 +142,17 @@ impl<B: Backend> BertAttention<B> {
         }
     }
 
-    /// [batch, len, hidden] -> ([batch, len, hidden], probabilities [batch, heads, len, len])
+    /// [batch, len, hidden] -> ([batch, len, hidden], probabilities [batch, heads, len, len]
+    /// when `keep_probs`)
     pub fn forward(
         &self,
         hidden: Tensor<B, 3>,
         key_bias: Tensor<B, 4>,
-    ) -> (Tensor<B, 3>, Tensor<B, 4>) {
-        let (context, probs) = self.self_attention.forward(hidden.clone(), key_bias);
+        keep_probs: bool,
+    ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
+        let (context, probs) = self
+            .self_attention
+            .forward(hidden.clone(), key_bias, keep_probs);
         (self.output.forward(context, hidden), probs)
     }
 }

@@ -32,7 +32,7 @@ pub fn dropout<B: Backend, const D: usize>(dropout: &Dropout, input: Tensor<B, D
 }
 
 /// 48 random bits from the backend's generator (two draws below 2^24, exact in f32).
-fn draw_seed<B: Backend>(device: &B::Device) -> u64 {
+pub(crate) fn draw_seed<B: Backend>(device: &B::Device) -> u64 {
     let draws = Tensor::<B, 1>::random([2], Distribution::Uniform(0.0, 16_777_216.0), device);
     draws
         .into_data()

@@ -84,13 +84,15 @@ impl<B: Backend> BertLayer<B> {
         }
     }
 
-    /// [batch, len, hidden] -> ([batch, len, hidden], probabilities [batch, heads, len, len])
+    /// [batch, len, hidden] -> ([batch, len, hidden], probabilities [batch, heads, len, len]
+    /// when `keep_probs`)
     pub fn forward(
         &self,
         hidden: Tensor<B, 3>,
         key_bias: Tensor<B, 4>,
-    ) -> (Tensor<B, 3>, Tensor<B, 4>) {
-        let (attended, probs) = self.attention.forward(hidden, key_bias);
+        keep_probs: bool,
+    ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
+        let (attended, probs) = self.attention.forward(hidden, key_bias, keep_probs);
         let out = self
             .output
             .forward(self.intermediate.forward(attended.clone()), attended);
@@ -114,7 +116,8 @@ impl<B: Backend> BertEncoder<B> {
     }
 
     /// Runs every layer; keeps only the last layer's attention probabilities, the ones ATLOP
-    /// pools (Zhou et al. 2021, Eq. 6), so earlier ones are freed as soon as autodiff allows.
+    /// pools (Zhou et al. 2021, Eq. 6); earlier layers do not return theirs (on burn-flex they
+    /// never exist as tensors: the fused kernel keeps only what its backward needs).
     /// Returns ([batch, len, hidden], [batch, heads, len, len]); `None` for an empty stack.
     pub fn forward(
         &self,
@@ -122,10 +125,11 @@ impl<B: Backend> BertEncoder<B> {
         key_bias: Tensor<B, 4>,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
         let mut last = None;
-        for layer in &self.layer {
-            let (next, probs) = layer.forward(hidden, key_bias.clone());
+        for (index, layer) in self.layer.iter().enumerate() {
+            let keep_probs = index + 1 == self.layer.len();
+            let (next, probs) = layer.forward(hidden, key_bias.clone(), keep_probs);
             hidden = next;
-            last = Some(probs);
+            last = probs;
         }
         (hidden, last)
     }

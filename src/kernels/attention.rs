@@ -1,0 +1,480 @@
+//! Fused self-attention core: `dropout(softmax(Q K^T / sqrt(d) + key_bias)) V` per head, read
+//! from and written to the `[batch, len, heads * head_dim]` layout of the projections.
+//!
+//! The composite version (see `encoder::attention`) splits heads with two copies, adds the key
+//! bias by a broadcast over `[batch, heads, len, len]`, runs softmax as five passes and dropout as
+//! one more, then merges heads with a copy; autodiff doubles all of it. Here each (document,
+//! head) is one task: two strided products and one softmax/dropout pass forward; four products
+//! and one pass backward. It does not return the probabilities, so it serves every layer except
+//! the last, whose probabilities ATLOP pools (those layers keep the composite path).
+
+use std::sync::Arc;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorPrimitive};
+use rayon::prelude::*;
+
+use super::{downcast, f32_values, flex_tensor, matmul, SharedMut, View};
+use crate::backend::{Cpu, CpuAutodiff};
+
+/// Sizes of one attention call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttentionShape {
+    pub batch: usize,
+    pub len: usize,
+    pub heads: usize,
+    pub head_dim: usize,
+}
+
+impl AttentionShape {
+    fn width(&self) -> usize {
+        self.heads * self.head_dim
+    }
+
+    fn scale(&self) -> f32 {
+        1.0 / (self.head_dim as f32).sqrt()
+    }
+
+    /// Where head `h` of document `b` starts in a `[batch, len, width]` buffer.
+    fn head_offset(&self, b: usize, h: usize) -> usize {
+        b * self.len * self.width() + h * self.head_dim
+    }
+
+    /// View of head `h` of document `b` in a `[batch, len, width]` buffer: rows are tokens.
+    fn head_view(&self, base: *const f32, b: usize, h: usize) -> View {
+        View::new(base.wrapping_add(self.head_offset(b, h)), self.width(), 1)
+    }
+}
+
+/// What the backward pass needs: the inputs, the probabilities before dropout and the mask.
+#[derive(Debug, Clone)]
+struct Saved {
+    shape: AttentionShape,
+    q: FlexTensor,
+    k: FlexTensor,
+    v: FlexTensor,
+    probs: Arc<Vec<f32>>,
+    keep: Option<Arc<Vec<f32>>>,
+}
+
+/// Forward on slices. `key_bias` `[batch, len]` is added to every query's scores; `keep`
+/// `[batch, heads, len, len]` holds `0` or `1 / (1 - p)` (dropout of the probabilities).
+/// Returns the context `[batch, len, width]` and the probabilities before dropout.
+fn forward_values(
+    shape: AttentionShape,
+    (q, k, v): (&[f32], &[f32], &[f32]),
+    key_bias: &[f32],
+    keep: Option<&[f32]>,
+) -> (Vec<f32>, Vec<f32>) {
+    let AttentionShape { len, heads, .. } = shape;
+    let mut context = vec![0f32; shape.batch * len * shape.width()];
+    let mut probs = vec![0f32; shape.batch * heads * len * len];
+    let out = SharedMut(context.as_mut_ptr());
+    probs
+        .par_chunks_mut(len * len)
+        .enumerate()
+        .for_each(|(task, p)| {
+            let (b, h) = (task / heads, task % heads);
+            let (qh, kh, vh) = (
+                shape.head_view(q.as_ptr(), b, h),
+                shape.head_view(k.as_ptr(), b, h),
+                shape.head_view(v.as_ptr(), b, h),
+            );
+            // SAFETY: the views stay inside q/k/v; `p` is this task's own chunk.
+            unsafe {
+                matmul(
+                    (len, len, shape.head_dim),
+                    p.as_mut_ptr(),
+                    len,
+                    false,
+                    qh,
+                    kh.t(),
+                    shape.scale(),
+                )
+            };
+            let bias = &key_bias[b * len..(b + 1) * len];
+            p.chunks_mut(len).for_each(|row| softmax_row(row, bias));
+            let dropped: Option<Vec<f32>> = keep.map(|keep| {
+                let mask = &keep[task * len * len..(task + 1) * len * len];
+                p.iter().zip(mask).map(|(p, m)| p * m).collect()
+            });
+            let weights = dropped.as_deref().unwrap_or(p);
+            let dst = out.at(shape.head_offset(b, h));
+            // SAFETY: head h of document b owns columns h*d..(h+1)*d of rows b*len..(b+1)*len
+            // of the context: no other task writes them.
+            unsafe {
+                matmul(
+                    (len, shape.head_dim, len),
+                    dst,
+                    shape.width(),
+                    false,
+                    View::new(weights.as_ptr(), len, 1),
+                    vh,
+                    1.0,
+                )
+            };
+        });
+    (context, probs)
+}
+
+/// `row = softmax(row + bias)` in place.
+fn softmax_row(row: &mut [f32], bias: &[f32]) {
+    let mut max = f32::NEG_INFINITY;
+    for (s, b) in row.iter_mut().zip(bias) {
+        *s += b;
+        max = max.max(*s);
+    }
+    let mut sum = 0.0;
+    for s in row.iter_mut() {
+        *s = (*s - max).exp();
+        sum += *s;
+    }
+    let inv = 1.0 / sum;
+    row.iter_mut().for_each(|s| *s *= inv);
+}
+
+/// Gradients of q, k, v from the gradient of the context.
+fn backward_values(saved: &Saved, grad: &[f32]) -> Option<[Vec<f32>; 3]> {
+    let shape = saved.shape;
+    let AttentionShape { len, heads, .. } = shape;
+    let (q, k, v) = (
+        f32_values(&saved.q)?,
+        f32_values(&saved.k)?,
+        f32_values(&saved.v)?,
+    );
+    let size = shape.batch * len * shape.width();
+    let (mut dq, mut dk, mut dv) = (vec![0f32; size], vec![0f32; size], vec![0f32; size]);
+    let outs = [
+        SharedMut(dq.as_mut_ptr()),
+        SharedMut(dk.as_mut_ptr()),
+        SharedMut(dv.as_mut_ptr()),
+    ];
+    (0..shape.batch * heads).into_par_iter().for_each(|task| {
+        let (b, h) = (task / heads, task % heads);
+        let square = task * len * len..(task + 1) * len * len;
+        let p = &saved.probs[square.clone()];
+        let mask = saved.keep.as_ref().map(|keep| &keep[square]);
+        let (qh, kh, vh, gh) = (
+            shape.head_view(q.as_ptr(), b, h),
+            shape.head_view(k.as_ptr(), b, h),
+            shape.head_view(v.as_ptr(), b, h),
+            shape.head_view(grad.as_ptr(), b, h),
+        );
+        let [dq, dk, dv] = outs.map(|o| o.at(shape.head_offset(b, h)));
+        let dropped: Option<Vec<f32>> = mask.map(|m| p.iter().zip(m).map(|(p, m)| p * m).collect());
+        let weights = dropped.as_deref().unwrap_or(p);
+        let mut ds = vec![0f32; len * len];
+        // SAFETY: the views stay inside their buffers; each task writes only head h of document
+        // b in dq/dk/dv (disjoint column blocks) and its own `ds`.
+        unsafe {
+            // dV = P_dropped^T . dC
+            let pt = View::new(weights.as_ptr(), len, 1).t();
+            matmul(
+                (len, shape.head_dim, len),
+                dv,
+                shape.width(),
+                false,
+                pt,
+                gh,
+                1.0,
+            );
+            // dP_dropped = dC . V^T
+            matmul(
+                (len, len, shape.head_dim),
+                ds.as_mut_ptr(),
+                len,
+                false,
+                gh,
+                vh.t(),
+                1.0,
+            );
+        }
+        // Through dropout, then softmax: dS = P * (dP - sum_j dP * P).
+        for (i, row) in ds.chunks_mut(len).enumerate() {
+            let p_row = &p[i * len..(i + 1) * len];
+            if let Some(m) = mask {
+                row.iter_mut()
+                    .zip(&m[i * len..(i + 1) * len])
+                    .for_each(|(g, m)| *g *= m);
+            }
+            let dot: f32 = row.iter().zip(p_row).map(|(g, p)| g * p).sum();
+            row.iter_mut()
+                .zip(p_row)
+                .for_each(|(g, p)| *g = p * (*g - dot));
+        }
+        let dsv = View::new(ds.as_ptr(), len, 1);
+        // SAFETY: as above.
+        unsafe {
+            // S = scale * Q K^T: dQ = scale * dS . K, dK = scale * dS^T . Q
+            matmul(
+                (len, shape.head_dim, len),
+                dq,
+                shape.width(),
+                false,
+                dsv,
+                kh,
+                shape.scale(),
+            );
+            matmul(
+                (len, shape.head_dim, len),
+                dk,
+                shape.width(),
+                false,
+                dsv.t(),
+                qh,
+                shape.scale(),
+            );
+        }
+    });
+    Some([dq, dk, dv])
+}
+
+#[derive(Debug)]
+struct FusedAttentionBackward;
+
+impl Backward<Cpu, 3> for FusedAttentionBackward {
+    type State = Saved;
+
+    fn backward(self, ops: Ops<Saved, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Cpu>(&ops.node);
+        let saved = ops.state;
+        let dims = [saved.shape.batch, saved.shape.len, saved.shape.width()];
+        // The forward pass checked every input is f32, so this holds.
+        let Some(parts) = f32_values(&grad).and_then(|g| backward_values(&saved, &g)) else {
+            unreachable!("fused attention: inputs were checked to be f32 in the forward pass")
+        };
+        for (parent, values) in ops.parents.into_iter().zip(parts) {
+            if let Some(node) = parent {
+                grads.register::<Cpu>(node.id, flex_tensor(values, &dims));
+            }
+        }
+    }
+}
+
+/// Dropout of the probabilities in a fused call: a keep mask as `encoder::dropout` draws it.
+pub struct AttentionDropout {
+    pub seed: u64,
+    pub prob: f64,
+}
+
+/// Query, key and value projections, each `[batch, len, heads * head_dim]`.
+pub type Qkv<B> = (Tensor<B, 3>, Tensor<B, 3>, Tensor<B, 3>);
+
+/// The context `[batch, len, heads * head_dim]` from the projections and the key bias
+/// `[batch, 1, 1, len]`, when `B` is burn-flex (with or without autodiff) and the inputs are f32.
+/// Otherwise the projections come back for the composite path.
+pub fn fused_context<B: Backend>(
+    qkv: Qkv<B>,
+    key_bias: &Tensor<B, 4>,
+    heads: usize,
+    dropout: Option<AttentionDropout>,
+) -> Result<Tensor<B, 3>, Qkv<B>> {
+    if !super::fused_backend::<B>() {
+        return Err(qkv);
+    }
+    match try_fused(&qkv, key_bias, heads, dropout) {
+        Some(context) => Ok(context),
+        None => Err(qkv),
+    }
+}
+
+fn try_fused<B: Backend>(
+    (q, k, v): &Qkv<B>,
+    key_bias: &Tensor<B, 4>,
+    heads: usize,
+    dropout: Option<AttentionDropout>,
+) -> Option<Tensor<B, 3>> {
+    let [batch, len, width] = q.dims();
+    if heads == 0 || width % heads != 0 || k.dims() != q.dims() || v.dims() != q.dims() {
+        return None;
+    }
+    let shape = AttentionShape {
+        batch,
+        len,
+        heads,
+        head_dim: width / heads,
+    };
+    let bias = key_bias.to_data().into_vec::<f32>().ok()?;
+    if bias.len() != batch * len {
+        return None;
+    }
+    let keep = dropout.map(|d| {
+        let n = batch * heads * len * len;
+        Arc::new(crate::encoder::dropout::keep_mask(d.seed, n, 1.0 - d.prob))
+    });
+    let autodiff_inputs = (
+        downcast::<_, Tensor<CpuAutodiff, 3>>(q.clone()),
+        downcast::<_, Tensor<CpuAutodiff, 3>>(k.clone()),
+        downcast::<_, Tensor<CpuAutodiff, 3>>(v.clone()),
+    );
+    if let (Ok(q), Ok(k), Ok(v)) = autodiff_inputs {
+        return downcast(tracked(shape, [q, k, v], &bias, keep)?).ok();
+    }
+    let plain_inputs = (
+        downcast::<_, Tensor<Cpu, 3>>(q.clone()),
+        downcast::<_, Tensor<Cpu, 3>>(k.clone()),
+        downcast::<_, Tensor<Cpu, 3>>(v.clone()),
+    );
+    if let (Ok(q), Ok(k), Ok(v)) = plain_inputs {
+        let prims = [q, k, v].map(|t| t.into_primitive().tensor());
+        let (context, _) = forward_on(shape, &prims, &bias, keep.as_deref())?;
+        return downcast(Tensor::<Cpu, 3>::from_primitive(TensorPrimitive::Float(
+            context,
+        )))
+        .ok();
+    }
+    None
+}
+
+/// Forward on flex tensors: the context tensor and the probabilities before dropout.
+fn forward_on(
+    shape: AttentionShape,
+    [q, k, v]: &[FlexTensor; 3],
+    bias: &[f32],
+    keep: Option<&Vec<f32>>,
+) -> Option<(FlexTensor, Vec<f32>)> {
+    let (q, k, v) = (f32_values(q)?, f32_values(k)?, f32_values(v)?);
+    let (context, probs) = forward_values(shape, (&q, &k, &v), bias, keep.map(Vec::as_slice));
+    let dims = [shape.batch, shape.len, shape.width()];
+    Some((flex_tensor(context, &dims), probs))
+}
+
+/// The autodiff op: forward now, [`FusedAttentionBackward`] when the graph is walked back.
+fn tracked(
+    shape: AttentionShape,
+    inputs: [Tensor<CpuAutodiff, 3>; 3],
+    bias: &[f32],
+    keep: Option<Arc<Vec<f32>>>,
+) -> Option<Tensor<CpuAutodiff, 3>> {
+    let [q, k, v] = inputs.map(|t| t.into_primitive().tensor());
+    let prims = [q.primitive, k.primitive, v.primitive];
+    let (context, probs) = forward_on(shape, &prims, bias, keep.as_deref())?;
+    let nodes = [q.node, k.node, v.node];
+    let out = match FusedAttentionBackward
+        .prepare::<NoCheckpointing>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let [q, k, v] = prims;
+            let saved = Saved {
+                shape,
+                q,
+                k,
+                v,
+                probs: Arc::new(probs),
+                keep,
+            };
+            prep.finish(saved, context)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(context),
+    };
+    Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoder::dropout::keep_mask;
+    use burn::tensor::activation::softmax;
+    use burn::tensor::{Distribution, TensorData, Tolerance};
+
+    const HEADS: usize = 3;
+    const SEED: u64 = 42;
+
+    /// The same attention with burn ops (as `encoder::attention` composes it).
+    fn reference<B: Backend>(
+        (q, k, v): Qkv<B>,
+        key_bias: Tensor<B, 4>,
+        drop: Option<f64>,
+    ) -> Tensor<B, 3> {
+        let [batch, len, width] = q.dims();
+        let d = width / HEADS;
+        let split = |x: Tensor<B, 3>| x.reshape([batch, len, HEADS, d]).swap_dims(1, 2);
+        let q = split(q).div_scalar((d as f64).sqrt());
+        let mut probs = softmax(q.matmul(split(k).swap_dims(2, 3)) + key_bias, 3);
+        if let Some(p) = drop {
+            let mask = keep_mask(SEED, batch * HEADS * len * len, 1.0 - p);
+            let mask = TensorData::new(mask, [batch, HEADS, len, len]);
+            let device = probs.device();
+            probs = probs * Tensor::from_data(mask, &device);
+        }
+        probs
+            .matmul(split(v))
+            .swap_dims(1, 2)
+            .reshape([batch, len, width])
+    }
+
+    /// q, k, v [2, 5, 12] and a key bias that masks the last two keys of document 1.
+    fn inputs<B: Backend>() -> (Qkv<B>, Tensor<B, 4>) {
+        let device = Default::default();
+        let make =
+            || Tensor::<B, 3>::random([2, 5, 4 * HEADS], Distribution::Normal(0.0, 1.0), &device);
+        let mut bias = vec![0f32; 10];
+        bias[8] = -10_000.0;
+        bias[9] = -10_000.0;
+        let bias = Tensor::from_data(TensorData::new(bias, [2, 1, 1, 5]), &device);
+        ((make(), make(), make()), bias)
+    }
+
+    #[test]
+    fn fused_forward_matches_the_composite_ops_without_autodiff() {
+        let ((q, k, v), bias) = inputs::<Cpu>();
+        let expected = reference((q.clone(), k.clone(), v.clone()), bias.clone(), None);
+        let fused = fused_context((q, k, v), &bias, HEADS, None)
+            .unwrap_or_else(|_| panic!("burn-flex takes the fused path"));
+        fused
+            .into_data()
+            .assert_approx_eq::<f32>(&expected.into_data(), Tolerance::absolute(1e-5));
+    }
+
+    #[test]
+    fn fused_values_and_gradients_match_the_composite_ops_with_dropout() {
+        type B = CpuAutodiff;
+        let ((q, k, v), bias) = inputs::<B>();
+        let (q, k, v) = (q.require_grad(), k.require_grad(), v.require_grad());
+        let weights = Tensor::<B, 3>::random(q.dims(), Distribution::Normal(0.0, 1.0), &q.device());
+        let drop = 0.3;
+        let grads_of = |context: Tensor<B, 3>| {
+            let grads = (context.clone() * weights.clone()).sum().backward();
+            let grad = |t: &Tensor<B, 3>| t.grad(&grads).expect("input is tracked").into_data();
+            (context.into_data(), [grad(&q), grad(&k), grad(&v)])
+        };
+        let (expected, expected_grads) = grads_of(reference(
+            (q.clone(), k.clone(), v.clone()),
+            bias.clone(),
+            Some(drop),
+        ));
+        let dropout = AttentionDropout {
+            seed: SEED,
+            prob: drop,
+        };
+        let fused = fused_context(
+            (q.clone(), k.clone(), v.clone()),
+            &bias,
+            HEADS,
+            Some(dropout),
+        )
+        .unwrap_or_else(|_| panic!("Autodiff<Flex> takes the fused path"));
+        let (values, grads) = grads_of(fused);
+        values.assert_approx_eq::<f32>(&expected, Tolerance::absolute(1e-5));
+        for (got, want) in grads.iter().zip(&expected_grads) {
+            got.assert_approx_eq::<f32>(want, Tolerance::absolute(1e-4));
+        }
+        // Masked keys get no attention, so their values get no gradient.
+        let dv = grads[2].to_vec::<f32>().expect("f32");
+        assert!(dv[(5 + 3) * 12..].iter().all(|g| *g == 0.0));
+    }
+
+    #[test]
+    fn other_backends_get_their_inputs_back() {
+        type B = burn::backend::NdArray;
+        let ((q, k, v), bias) = inputs::<B>();
+        assert!(fused_context((q, k, v), &bias, HEADS, None).is_err());
+    }
+}

@@ -1,0 +1,179 @@
+//! Fused CPU kernels for the training step's hot spots, used when the backend is burn-flex.
+//!
+//! ## Why
+//! burn-flex runs a model op by op: every reshape, broadcast add, softmax stage and dropout
+//! multiply is its own pass over memory, most on one thread, and autodiff adds as many again in
+//! the backward pass. `perf` of `atlop bench step` (MiniLM, 4 documents) put over half of the CPU
+//! time outside matrix products, with the cores mostly idle (CPU time / wall time 1.27 on 2
+//! threads). The kernels here do one such group of ops in one parallel pass, with a hand-written
+//! backward, and call the same `gemm` crate burn-flex uses, on strided views, so nothing is
+//! copied into head-major layout and back.
+//!
+//! ## How they are reached
+//! The model code stays generic over `B: Backend` (CUDA keeps burn's own ops and fusion). Rust has
+//! no specialisation, so [`downcast`] checks at run time whether `B` is [`Cpu`] or
+//! [`CpuAutodiff`] and moves the tensors to the concrete type; any other backend gets `Err` back
+//! with its inputs and runs the composite ops. The fused and composite paths are tested against
+//! each other, values and gradients.
+
+pub mod attention;
+
+use std::any::Any;
+use std::borrow::Cow;
+
+use burn::backend::flex::FlexTensor;
+
+use crate::backend::{Cpu, CpuAutodiff};
+
+/// Moves `value` to type `T` when it is one (same `TypeId`), or gives it back.
+pub fn downcast<A: 'static, T: 'static>(value: A) -> Result<T, A> {
+    let mut slot = Some(value);
+    match (&mut slot as &mut dyn Any).downcast_mut::<Option<T>>() {
+        Some(target) => Ok(target.take().expect("the slot was just filled")),
+        None => Err(slot.expect("the slot is untouched when the types differ")),
+    }
+}
+
+/// Whether backend `B` is one the fused kernels serve.
+pub fn fused_backend<B: 'static>() -> bool {
+    use std::any::TypeId;
+    let id = TypeId::of::<B>();
+    id == TypeId::of::<Cpu>() || id == TypeId::of::<CpuAutodiff>()
+}
+
+/// The f32 values of a flex tensor in row-major order: borrowed when already contiguous.
+/// `None` for another dtype (the fused paths then are not taken).
+pub(crate) fn f32_values(tensor: &FlexTensor) -> Option<Cow<'_, [f32]>> {
+    if tensor.dtype() != burn::tensor::DType::F32 {
+        return None;
+    }
+    Some(match tensor.as_slice::<f32>() {
+        Some(values) => Cow::Borrowed(values),
+        None => Cow::Owned(tensor.to_contiguous().as_slice::<f32>()?.to_vec()),
+    })
+}
+
+/// A flex tensor owning `values` with `shape`.
+pub(crate) fn flex_tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
+    FlexTensor::from_data(burn::tensor::TensorData::new(values, shape.to_vec()))
+}
+
+/// A raw pointer that parallel tasks may share because each writes a disjoint part of the
+/// buffer behind it.
+#[derive(Clone, Copy)]
+pub(crate) struct SharedMut(pub *mut f32);
+// SAFETY: users write disjoint elements only (documented at each use).
+unsafe impl Send for SharedMut {}
+unsafe impl Sync for SharedMut {}
+
+impl SharedMut {
+    /// The pointer `offset` elements in. A method, so that closures capture the whole
+    /// `SharedMut` (which is `Sync`), not its raw field.
+    pub fn at(&self, offset: usize) -> *mut f32 {
+        self.0.wrapping_add(offset)
+    }
+}
+
+/// A strided matrix view: element (r, c) at `ptr + r * row + c * col`.
+#[derive(Clone, Copy)]
+pub(crate) struct View {
+    pub ptr: *const f32,
+    pub row: isize,
+    pub col: isize,
+}
+
+impl View {
+    pub fn new(ptr: *const f32, row: usize, col: usize) -> Self {
+        Self {
+            ptr,
+            row: row as isize,
+            col: col as isize,
+        }
+    }
+
+    /// The transposed view of the same memory.
+    pub fn t(self) -> Self {
+        Self {
+            ptr: self.ptr,
+            row: self.col,
+            col: self.row,
+        }
+    }
+}
+
+/// `dst[m x n] (+)= scale * lhs[m x k] . rhs[k x n]` on one thread (callers parallelise over
+/// independent products). `dst` rows are `dst_row` apart, columns adjacent.
+///
+/// # Safety
+/// Every view must address valid memory for its extent, and `dst` must not alias `lhs`/`rhs`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn matmul(
+    (m, n, k): (usize, usize, usize),
+    dst: *mut f32,
+    dst_row: usize,
+    accumulate: bool,
+    lhs: View,
+    rhs: View,
+    scale: f32,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            dst_row as isize,
+            accumulate,
+            lhs.ptr,
+            lhs.col,
+            lhs.row,
+            rhs.ptr,
+            rhs.col,
+            rhs.row,
+            1.0,
+            scale,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn downcast_moves_only_to_the_same_type() {
+        assert_eq!(downcast::<u32, u32>(7), Ok(7));
+        assert_eq!(downcast::<u32, i32>(7), Err(7));
+        assert!(fused_backend::<Cpu>() && fused_backend::<CpuAutodiff>());
+        assert!(!fused_backend::<burn::backend::NdArray>());
+    }
+
+    #[test]
+    fn strided_matmul_matches_the_definition() {
+        // lhs 2x3 read transposed from a 3x2 buffer; rhs 3x2 with a row stride of 4.
+        let lhs_t = [1.0f32, 4.0, 2.0, 5.0, 3.0, 6.0]; // lhs = [[1,2,3],[4,5,6]]
+        let rhs = [
+            1.0f32, 2.0, 0.0, 0.0, 3.0, 4.0, 0.0, 0.0, 5.0, 6.0, 0.0, 0.0,
+        ];
+        let mut dst = [1.0f32; 4];
+        unsafe {
+            matmul(
+                (2, 2, 3),
+                dst.as_mut_ptr(),
+                2,
+                true,
+                View::new(lhs_t.as_ptr(), 2, 1).t(),
+                View::new(rhs.as_ptr(), 4, 1),
+                0.5,
+            )
+        };
+        // lhs . rhs = [[22, 28], [49, 64]]; dst = 1 + 0.5 * that.
+        assert_eq!(dst, [12.0, 15.0, 25.5, 33.0]);
+    }
+}
