@@ -63,6 +63,8 @@ pub struct StepBenchReport {
     /// Median CPU time of the phases: encoder forward, head forward + loss, backward, optimiser
     /// (clipping + AdamW).
     pub phases_cpu_s: [Option<f64>; 4],
+    /// Median wall time of the same phases: with `phases_cpu_s`, how well each uses the threads.
+    pub phases_wall_s: [Option<f64>; 4],
     pub tokens: usize,
     pub docs: usize,
     pub pairs: usize,
@@ -79,11 +81,17 @@ impl std::fmt::Display for StepBenchReport {
             .peak_rss_mib
             .map_or("n/a".to_string(), |m| format!("{m:.0}"));
         let cpu = self.cpu_s.map_or("n/a".to_string(), |c| format!("{c:.3}"));
-        let phase =
-            |i: usize| self.phases_cpu_s[i].map_or("n/a".to_string(), |c| format!("{c:.3}"));
+        let phase = |i: usize| {
+            let show = |v: Option<f64>| v.map_or("n/a".to_string(), |c| format!("{c:.3}"));
+            format!(
+                "{}/{}",
+                show(self.phases_wall_s[i]),
+                show(self.phases_cpu_s[i])
+            )
+        };
         writeln!(
             f,
-            "cpu_s by phase: encoder {} head+loss {} backward {} optimizer {}",
+            "wall_s/cpu_s by phase: encoder {} head+loss {} backward {} optimizer {}",
             phase(0),
             phase(1),
             phase(2),
@@ -184,19 +192,24 @@ pub fn bench_step_on<B: AutodiffBackend>(
     let mut times = Vec::with_capacity(cfg.steps);
     let mut cpu = Vec::with_capacity(cfg.steps);
     let mut phases: [Vec<f64>; 4] = Default::default();
+    let mut phases_wall: [Vec<f64>; 4] = Default::default();
     for step in 0..cfg.warmup + cfg.steps {
         let start = Instant::now();
         // burn-flex runs eagerly, so the CPU time between the marks is each phase's own work.
         let mut marks = vec![process_cpu_s()];
+        let mut walls = vec![start];
         let out = model
             .encoder
             .encode(batch.input_ids.clone(), &batch.lengths);
         marks.push(process_cpu_s());
+        walls.push(Instant::now());
         let head = model.head.forward(out.hidden, out.attention, &batch.index);
         let loss = LossKind::AdaptiveThresholding.compute(head.logits, batch.labels.clone());
         marks.push(process_cpu_s());
+        walls.push(Instant::now());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         marks.push(process_cpu_s());
+        walls.push(Instant::now());
         model = optim.step(1.0, model, grads);
         // Reading one updated value makes the timing include all of this step's work.
         let _ = model
@@ -208,10 +221,14 @@ pub fn bench_step_on<B: AutodiffBackend>(
             .sum()
             .into_scalar();
         marks.push(process_cpu_s());
+        walls.push(Instant::now());
         if step < cfg.warmup {
             continue;
         }
         times.push(start.elapsed().as_secs_f64());
+        for (phase, w) in phases_wall.iter_mut().zip(walls.windows(2)) {
+            phase.push((w[1] - w[0]).as_secs_f64());
+        }
         let marks: Option<Vec<f64>> = marks.into_iter().collect();
         if let Some(m) = marks {
             cpu.push(m[4] - m[0]);
@@ -224,6 +241,7 @@ pub fn bench_step_on<B: AutodiffBackend>(
         step_s: median(times.clone()).unwrap_or(f64::NAN),
         cpu_s: median(cpu),
         phases_cpu_s: phases.map(median),
+        phases_wall_s: phases_wall.map(median),
         times_s: times,
         tokens: features.iter().map(|f| f.len()).sum(),
         docs: features.len(),

@@ -4,7 +4,6 @@
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::gelu;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
@@ -12,6 +11,7 @@ use crate::encoder::attention::BertAttention;
 use crate::encoder::config::EncoderConfig;
 use crate::encoder::dropout::dropout;
 use crate::encoder::precision::Precision;
+use crate::kernels::gelu::gelu;
 
 /// `BertIntermediate`: hidden -> intermediate, GELU.
 #[derive(Module, Debug)]

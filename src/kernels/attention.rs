@@ -19,6 +19,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorPrimitive};
 use rayon::prelude::*;
 
+use super::math::{self, simd_fn};
 use super::{downcast, f32_values, flex_tensor, matmul, SharedMut, View};
 use crate::backend::{Cpu, CpuAutodiff};
 
@@ -98,10 +99,15 @@ fn forward_values(
                 )
             };
             let bias = &key_bias[b * len..(b + 1) * len];
-            p.chunks_mut(len).for_each(|row| softmax_row(row, bias));
+            softmax_rows(p, len, bias);
             let dropped: Option<Vec<f32>> = keep.map(|keep| {
-                let mask = &keep[task * len * len..(task + 1) * len * len];
-                p.iter().zip(mask).map(|(p, m)| p * m).collect()
+                let mut dropped = vec![0f32; len * len];
+                times(
+                    p,
+                    &keep[task * len * len..(task + 1) * len * len],
+                    &mut dropped,
+                );
+                dropped
             });
             let weights = dropped.as_deref().unwrap_or(p);
             let dst = out.at(shape.head_offset(b, h));
@@ -122,20 +128,42 @@ fn forward_values(
     (context, probs)
 }
 
-/// `row = softmax(row + bias)` in place.
-fn softmax_row(row: &mut [f32], bias: &[f32]) {
-    let mut max = f32::NEG_INFINITY;
-    for (s, b) in row.iter_mut().zip(bias) {
-        *s += b;
-        max = max.max(*s);
+simd_fn! {
+    /// Each row of `scores` (`len` wide) becomes `softmax(row + bias)`.
+    fn softmax_rows(scores: &mut [f32], len: usize, bias: &[f32]) {
+        for row in scores.chunks_mut(len) {
+            row.iter_mut().zip(bias).for_each(|(s, b)| *s += b);
+            let max = math::max(row);
+            row.iter_mut().for_each(|s| *s = math::exp(*s - max));
+            let inv = 1.0 / math::sum(row);
+            row.iter_mut().for_each(|s| *s *= inv);
+        }
     }
-    let mut sum = 0.0;
-    for s in row.iter_mut() {
-        *s = (*s - max).exp();
-        sum += *s;
+}
+
+simd_fn! {
+    /// `out = a * b` elementwise.
+    fn times(a: &[f32], b: &[f32], out: &mut [f32]) {
+        out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (a, b))| *o = a * b);
     }
-    let inv = 1.0 / sum;
-    row.iter_mut().for_each(|s| *s *= inv);
+}
+
+simd_fn! {
+    /// Rows of `grads` (`len` wide), the gradient of the dropped probabilities, become the
+    /// gradient of the scores: through dropout (`keep`), then softmax,
+    /// `dS = P * dP - P * sum_j(P * dP)`.
+    fn softmax_backward_rows(grads: &mut [f32], probs: &[f32], keep: Option<&[f32]>, len: usize) {
+        for (i, row) in grads.chunks_mut(len).enumerate() {
+            let p_row = &probs[i * len..(i + 1) * len];
+            if let Some(keep) = keep {
+                let keep = &keep[i * len..(i + 1) * len];
+                row.iter_mut().zip(keep).for_each(|(g, m)| *g *= m);
+            }
+            row.iter_mut().zip(p_row).for_each(|(g, p)| *g *= p);
+            let dot = math::sum(row);
+            row.iter_mut().zip(p_row).for_each(|(g, p)| *g -= p * dot);
+        }
+    }
 }
 
 /// Gradients of q, k, v from the gradient of the context.
@@ -166,7 +194,11 @@ fn backward_values(saved: &Saved, grad: &[f32]) -> Option<[Vec<f32>; 3]> {
             shape.head_view(grad.as_ptr(), b, h),
         );
         let [dq, dk, dv] = outs.map(|o| o.at(shape.head_offset(b, h)));
-        let dropped: Option<Vec<f32>> = mask.map(|m| p.iter().zip(m).map(|(p, m)| p * m).collect());
+        let dropped: Option<Vec<f32>> = mask.map(|m| {
+            let mut dropped = vec![0f32; len * len];
+            times(p, m, &mut dropped);
+            dropped
+        });
         let weights = dropped.as_deref().unwrap_or(p);
         let mut ds = vec![0f32; len * len];
         // SAFETY: the views stay inside their buffers; each task writes only head h of document
@@ -194,19 +226,7 @@ fn backward_values(saved: &Saved, grad: &[f32]) -> Option<[Vec<f32>; 3]> {
                 1.0,
             );
         }
-        // Through dropout, then softmax: dS = P * (dP - sum_j dP * P).
-        for (i, row) in ds.chunks_mut(len).enumerate() {
-            let p_row = &p[i * len..(i + 1) * len];
-            if let Some(m) = mask {
-                row.iter_mut()
-                    .zip(&m[i * len..(i + 1) * len])
-                    .for_each(|(g, m)| *g *= m);
-            }
-            let dot: f32 = row.iter().zip(p_row).map(|(g, p)| g * p).sum();
-            row.iter_mut()
-                .zip(p_row)
-                .for_each(|(g, p)| *g = p * (*g - dot));
-        }
+        softmax_backward_rows(&mut ds, p, mask, len);
         let dsv = View::new(ds.as_ptr(), len, 1);
         // SAFETY: as above.
         unsafe {

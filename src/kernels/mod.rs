@@ -17,6 +17,8 @@
 //! each other, values and gradients.
 
 pub mod attention;
+pub mod gelu;
+pub mod math;
 
 use std::any::Any;
 use std::borrow::Cow;

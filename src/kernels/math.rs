@@ -1,0 +1,183 @@
+//! Branch-free `exp` and Gaussian CDF for the fused kernels, written so that the compiler turns
+//! loops over slices into SIMD code (libm's `expf`/`erff` are scalar calls: 9 % of the training
+//! step's CPU time in `perf` before these kernels).
+//!
+//! [`simd_fn!`] compiles a loop body for AVX-512, AVX2+FMA and the baseline, and picks one at
+//! run time by CPU feature detection.
+
+/// `exp(x)` for f32, relative error below 3e-7 on [-87.3, 88]; 0 below (where the true value is
+/// subnormal), +inf above 88 (the true value is within 2^2 of f32::MAX up to 88.7).
+/// Cephes' `expf`: `x = n ln2 + r`, `|r| <= ln2 / 2`, degree-6 polynomial for `e^r`, `2^n` by
+/// building the exponent bits.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // Round to nearest by adding and removing 1.5 * 2^23 (exact for |v| < 2^22): plain
+    // arithmetic, so it vectorises on every x86-64 (`f32::round` is a libm call before SSE4.1).
+    const ROUND: f32 = 12_582_912.0;
+    let clamped = x.clamp(-87.3, 88.0);
+    let n = (clamped * LOG2E + ROUND) - ROUND;
+    let r = clamped - n * LN2_HI - n * LN2_LO;
+    // Plain `a * b + c`, not `mul_add`: without FMA in the target, `mul_add` is a library call.
+    let p = 1.987_569_1e-4_f32;
+    let p = p * r + 1.398_199_9e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    let p = p * r + 0.5;
+    let e_r = p * r * r + r + 1.0;
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let y = e_r * scale;
+    if x < -87.3 {
+        0.0
+    } else if x > 88.0 {
+        f32::INFINITY
+    } else {
+        y
+    }
+}
+
+/// `(Phi(x), phi(x))`: the standard normal CDF and density, absolute errors below 3e-7 and 1e-7.
+/// `erfc` by Abramowitz & Stegun 7.1.26 on `|x| / sqrt 2`, so the lower tail keeps its
+/// relative accuracy (no `1 - erf` cancellation).
+#[inline(always)]
+pub fn normal_cdf_pdf(x: f32) -> (f32, f32) {
+    const P: f32 = 0.327_591_1;
+    const A: [f32; 5] = [
+        0.254_829_6,
+        -0.284_496_74,
+        1.421_413_7,
+        -1.453_152_1,
+        1.061_405_4,
+    ];
+    let z = x.abs() * std::f32::consts::FRAC_1_SQRT_2;
+    let t = 1.0 / (P * z + 1.0);
+    let poly = ((((A[4] * t + A[3]) * t + A[2]) * t + A[1]) * t + A[0]) * t;
+    let gauss = exp(-z * z); // exp(-x^2 / 2)
+    let upper_tail = 0.5 * poly * gauss; // P(X > |x|)
+    let cdf = if x < 0.0 {
+        upper_tail
+    } else {
+        1.0 - upper_tail
+    };
+    const INV_SQRT_2PI: f32 = 0.398_942_3;
+    (cdf, gauss * INV_SQRT_2PI)
+}
+
+/// Lanes of the reductions below: independent partial results, so the compiler may keep them
+/// in vector registers (a single running float total must be added in order, one at a time).
+const LANES: usize = 16;
+
+/// Reduces `values` lane-wise with `op` (starting from `init`), then the lanes together.
+#[inline(always)]
+fn reduce(values: &[f32], init: f32, op: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut lanes = [init; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (lane, v) in lanes.iter_mut().zip(chunk) {
+            *lane = op(*lane, *v);
+        }
+    }
+    let total = tail.iter().fold(init, |acc, v| op(acc, *v));
+    lanes.iter().fold(total, |acc, v| op(acc, *v))
+}
+
+/// Sum of `values` (lane-wise order).
+#[inline(always)]
+pub fn sum(values: &[f32]) -> f32 {
+    reduce(values, 0.0, |a, b| a + b)
+}
+
+/// Largest of `values`, `-inf` when empty.
+#[inline(always)]
+pub fn max(values: &[f32]) -> f32 {
+    reduce(values, f32::NEG_INFINITY, |a, b| if b > a { b } else { a })
+}
+
+/// Defines a function whose body is compiled three times (AVX-512, AVX2 + FMA, baseline
+/// x86-64) and runs the widest version the CPU supports, detected at each call (a cached
+/// check). The body is a plain loop over slices; the compiler vectorises it for each target.
+/// (A closure handed to a `#[target_feature]` function is not reliably inlined into it, and
+/// then runs as baseline code; a named `#[inline(always)]` body is.)
+macro_rules! simd_fn {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+                fn avx512($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                {
+                    // SAFETY: the CPU has the features `avx512` is compiled for.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: as above, for `avx2`.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+pub(crate) use simd_fn;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reductions_cover_every_element() {
+        let values: Vec<f32> = (0..37).map(|i| (i as f32 - 20.0) * 0.5).collect();
+        assert_eq!(sum(&values), values.iter().sum::<f32>());
+        assert_eq!(max(&values), 8.0);
+        assert_eq!(max(&[]), f32::NEG_INFINITY);
+    }
+
+    #[test]
+    fn exp_matches_the_standard_library() {
+        for i in -890..=900 {
+            let x = i as f32 * 0.0973;
+            let (got, want) = (exp(x), x.exp());
+            assert!(
+                ((got - want) / want).abs() < 3e-7,
+                "exp({x}) = {got}, std gives {want}"
+            );
+        }
+        assert_eq!(exp(-100.0), 0.0);
+        assert_eq!(exp(100.0), f32::INFINITY);
+    }
+
+    #[test]
+    fn normal_cdf_and_pdf_match_the_definitions() {
+        for i in -800..=800 {
+            let x = i as f64 * 0.01;
+            let (cdf, pdf) = normal_cdf_pdf(x as f32);
+            let want_cdf = 0.5 * libm::erfc(-x / std::f64::consts::SQRT_2);
+            let want_pdf = (-x * x / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt();
+            assert!(
+                (cdf as f64 - want_cdf).abs() < 3e-7,
+                "Phi({x}) = {cdf}, want {want_cdf}"
+            );
+            assert!(
+                (pdf as f64 - want_pdf).abs() < 1e-7,
+                "phi({x}) = {pdf}, want {want_pdf}"
+            );
+        }
+    }
+}
