@@ -294,7 +294,7 @@ pub fn fused_context<B: Backend>(
     heads: usize,
     dropout: Option<AttentionDropout>,
 ) -> Result<Tensor<B, 3>, Qkv<B>> {
-    if !super::fused_backend::<B>() {
+    if !super::fused_backend::<B>(super::Kernel::Attention) {
         return Err(qkv);
     }
     match try_fused(&qkv, key_bias, heads, dropout) {

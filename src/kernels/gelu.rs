@@ -22,7 +22,7 @@ const CHUNK: usize = 1 << 14;
 
 /// GELU of `x`: the fused kernel on burn-flex in f32, burn's op elsewhere.
 pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
-    if super::fused_backend::<B>() {
+    if super::fused_backend::<B>(super::Kernel::Gelu) {
         if let Some(y) = try_fused(&x) {
             return y;
         }

@@ -17,6 +17,7 @@
 //! each other, values and gradients.
 
 pub mod attention;
+pub mod bilinear;
 pub mod gelu;
 pub mod math;
 
@@ -36,11 +37,43 @@ pub fn downcast<A: 'static, T: 'static>(value: A) -> Result<T, A> {
     }
 }
 
-/// Whether backend `B` is one the fused kernels serve.
-pub fn fused_backend<B: 'static>() -> bool {
+/// The fused kernels, by the name `ATLOP_UNFUSED` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    Attention,
+    Gelu,
+    Bilinear,
+}
+
+impl Kernel {
+    fn name(self) -> &'static str {
+        match self {
+            Kernel::Attention => "attention",
+            Kernel::Gelu => "gelu",
+            Kernel::Bilinear => "bilinear",
+        }
+    }
+}
+
+/// Whether `kernel` serves backend `B`: `B` is burn-flex (with or without autodiff) and the
+/// kernel is not switched off by `ATLOP_UNFUSED` (a comma-separated list of kernel names, or
+/// `all`), which exists to measure each kernel against burn's composite ops.
+pub fn fused_backend<B: 'static>(kernel: Kernel) -> bool {
     use std::any::TypeId;
+    use std::sync::OnceLock;
+    static UNFUSED: OnceLock<Vec<String>> = OnceLock::new();
     let id = TypeId::of::<B>();
-    id == TypeId::of::<Cpu>() || id == TypeId::of::<CpuAutodiff>()
+    if id != TypeId::of::<Cpu>() && id != TypeId::of::<CpuAutodiff>() {
+        return false;
+    }
+    let unfused = UNFUSED.get_or_init(|| {
+        std::env::var("ATLOP_UNFUSED")
+            .unwrap_or_default()
+            .split(',')
+            .map(|name| name.trim().to_lowercase())
+            .collect()
+    });
+    !unfused.iter().any(|n| n == "all" || n == kernel.name())
 }
 
 /// The f32 values of a flex tensor in row-major order: borrowed when already contiguous.
@@ -120,6 +153,62 @@ pub(crate) unsafe fn matmul(
 ) {
     // SAFETY: forwarded from the caller.
     unsafe {
+        matmul_on(
+            (m, n, k),
+            dst,
+            dst_row,
+            accumulate,
+            lhs,
+            rhs,
+            scale,
+            gemm::Parallelism::None,
+        )
+    }
+}
+
+/// [`matmul`] on all of rayon's threads, for one large product.
+///
+/// # Safety
+/// As for [`matmul`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn matmul_parallel(
+    (m, n, k): (usize, usize, usize),
+    dst: *mut f32,
+    dst_row: usize,
+    accumulate: bool,
+    lhs: View,
+    rhs: View,
+    scale: f32,
+) {
+    let threads = gemm::Parallelism::Rayon(rayon::current_num_threads());
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        matmul_on(
+            (m, n, k),
+            dst,
+            dst_row,
+            accumulate,
+            lhs,
+            rhs,
+            scale,
+            threads,
+        )
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn matmul_on(
+    (m, n, k): (usize, usize, usize),
+    dst: *mut f32,
+    dst_row: usize,
+    accumulate: bool,
+    lhs: View,
+    rhs: View,
+    scale: f32,
+    parallelism: gemm::Parallelism,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
         gemm::gemm(
             m,
             n,
@@ -139,7 +228,7 @@ pub(crate) unsafe fn matmul(
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism,
         )
     }
 }
@@ -152,8 +241,8 @@ mod tests {
     fn downcast_moves_only_to_the_same_type() {
         assert_eq!(downcast::<u32, u32>(7), Ok(7));
         assert_eq!(downcast::<u32, i32>(7), Err(7));
-        assert!(fused_backend::<Cpu>() && fused_backend::<CpuAutodiff>());
-        assert!(!fused_backend::<burn::backend::NdArray>());
+        assert!(fused_backend::<Cpu>(Kernel::Gelu) && fused_backend::<CpuAutodiff>(Kernel::Gelu));
+        assert!(!fused_backend::<burn::backend::NdArray>(Kernel::Gelu));
     }
 
     #[test]

@@ -11,6 +11,8 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{backend::Backend, Tensor};
 
+use crate::kernels::bilinear::fused_logits;
+
 /// Which bilinear classifier the head uses.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum BilinearKind {
@@ -66,6 +68,14 @@ impl<B: Backend> GroupBilinear<B> {
     }
 
     fn forward_outer(&self, z_head: Tensor<B, 2>, z_tail: Tensor<B, 2>) -> Tensor<B, 2> {
+        // On burn-flex, one fused op computes this in chunks of pairs (same numbers).
+        if let Some(bias) = &self.bilinear.bias {
+            let params = (&self.bilinear.weight.val(), &bias.val());
+            let fused = fused_logits((&z_head, &z_tail), params, self.block_size);
+            if let Some(logits) = fused {
+                return logits;
+            }
+        }
         let [n, _] = z_head.dims();
         let (g, k) = (self.groups(), self.block_size);
         let zh = z_head.reshape([n * g, k, 1]);
