@@ -14,6 +14,7 @@ use crate::encoder::config::EncoderConfig;
 use crate::encoder::dropout::{draw_seed, dropout};
 use crate::encoder::precision::Precision;
 use crate::kernels::attention::{fused_context, AttentionDropout, Qkv};
+use crate::kernels::layer_norm::layer_norm;
 
 /// `BertSelfAttention`: scaled dot-product attention over all heads.
 #[derive(Module, Debug)]
@@ -101,6 +102,9 @@ impl<B: Backend> BertSelfAttention<B> {
 pub struct BertSelfOutput<B: Backend> {
     pub dense: Linear<B>,
     pub layer_norm: LayerNorm<B>,
+    /// `layer_norm`'s epsilon, which burn keeps private; the fused kernel needs it.
+    #[module(skip)]
+    pub layer_norm_eps: f64,
     pub dropout: Dropout,
     #[module(skip)]
     pub precision: Precision,
@@ -114,6 +118,7 @@ impl<B: Backend> BertSelfOutput<B> {
             layer_norm: LayerNormConfig::new(h)
                 .with_epsilon(config.layer_norm_eps)
                 .init(device),
+            layer_norm_eps: config.layer_norm_eps,
             dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
             precision: Precision::F32,
         }
@@ -122,7 +127,7 @@ impl<B: Backend> BertSelfOutput<B> {
     /// [batch, len, hidden] x2 -> [batch, len, hidden]
     pub fn forward(&self, context: Tensor<B, 3>, input: Tensor<B, 3>) -> Tensor<B, 3> {
         let projected = dropout(&self.dropout, self.precision.linear(&self.dense, context));
-        self.layer_norm.forward(projected + input)
+        layer_norm(&self.layer_norm, self.layer_norm_eps, projected + input)
     }
 }
 

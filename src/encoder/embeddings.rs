@@ -10,6 +10,7 @@ use burn::tensor::{Int, Tensor};
 
 use crate::encoder::config::{EncoderConfig, ModelType};
 use crate::encoder::dropout::dropout;
+use crate::kernels::layer_norm::layer_norm;
 
 /// `BertEmbeddings` (also RoBERTa's, which differs only in how positions are numbered).
 #[derive(Module, Debug)]
@@ -18,6 +19,9 @@ pub struct BertEmbeddings<B: Backend> {
     pub position_embeddings: Embedding<B>,
     pub token_type_embeddings: Embedding<B>,
     pub layer_norm: LayerNorm<B>,
+    /// `layer_norm`'s epsilon, which burn keeps private; the fused kernel needs it.
+    #[module(skip)]
+    pub layer_norm_eps: f64,
     pub dropout: Dropout,
     model_type: ModelType,
     pad_token_id: usize,
@@ -35,6 +39,7 @@ impl<B: Backend> BertEmbeddings<B> {
             layer_norm: LayerNormConfig::new(hidden)
                 .with_epsilon(config.layer_norm_eps)
                 .init(device),
+            layer_norm_eps: config.layer_norm_eps,
             dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
             model_type: config.model_type,
             pad_token_id: config.pad_token_id,
@@ -70,6 +75,9 @@ impl<B: Backend> BertEmbeddings<B> {
             .narrow(0, 0, 1)
             .reshape([1, 1, hidden]); // [1, 1, hidden]: type id 0
         let embeddings = words + positions + token_type;
-        dropout(&self.dropout, self.layer_norm.forward(embeddings))
+        dropout(
+            &self.dropout,
+            layer_norm(&self.layer_norm, self.layer_norm_eps, embeddings),
+        )
     }
 }

@@ -12,6 +12,7 @@ use crate::encoder::config::EncoderConfig;
 use crate::encoder::dropout::dropout;
 use crate::encoder::precision::Precision;
 use crate::kernels::gelu::gelu;
+use crate::kernels::layer_norm::layer_norm;
 
 /// `BertIntermediate`: hidden -> intermediate, GELU.
 #[derive(Module, Debug)]
@@ -40,6 +41,9 @@ impl<B: Backend> BertIntermediate<B> {
 pub struct BertOutput<B: Backend> {
     pub dense: Linear<B>,
     pub layer_norm: LayerNorm<B>,
+    /// `layer_norm`'s epsilon, which burn keeps private; the fused kernel needs it.
+    #[module(skip)]
+    pub layer_norm_eps: f64,
     pub dropout: Dropout,
     #[module(skip)]
     pub precision: Precision,
@@ -52,6 +56,7 @@ impl<B: Backend> BertOutput<B> {
             layer_norm: LayerNormConfig::new(config.hidden_size)
                 .with_epsilon(config.layer_norm_eps)
                 .init(device),
+            layer_norm_eps: config.layer_norm_eps,
             dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
             precision: Precision::F32,
         }
@@ -63,7 +68,7 @@ impl<B: Backend> BertOutput<B> {
             &self.dropout,
             self.precision.linear(&self.dense, intermediate),
         );
-        self.layer_norm.forward(projected + input)
+        layer_norm(&self.layer_norm, self.layer_norm_eps, projected + input)
     }
 }
 

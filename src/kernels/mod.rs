@@ -19,6 +19,7 @@
 pub mod attention;
 pub mod bilinear;
 pub mod gelu;
+pub mod layer_norm;
 pub mod math;
 
 use std::any::Any;
@@ -43,6 +44,7 @@ pub enum Kernel {
     Attention,
     Gelu,
     Bilinear,
+    LayerNorm,
 }
 
 impl Kernel {
@@ -51,6 +53,7 @@ impl Kernel {
             Kernel::Attention => "attention",
             Kernel::Gelu => "gelu",
             Kernel::Bilinear => "bilinear",
+            Kernel::LayerNorm => "layer_norm",
         }
     }
 }
