@@ -14,7 +14,9 @@ use crate::encoder::config::EncoderConfig;
 use crate::encoder::dropout::{draw_seed, dropout};
 use crate::encoder::precision::Precision;
 use crate::kernels::attention::{fused_context, AttentionDropout, Qkv};
+use crate::kernels::attention_probs::fused_context_and_probs;
 use crate::kernels::layer_norm::layer_norm;
+use crate::kernels::{fused_backend, Kernel};
 
 /// `BertSelfAttention`: scaled dot-product attention over all heads.
 #[derive(Module, Debug)]
@@ -45,8 +47,8 @@ impl<B: Backend> BertSelfAttention<B> {
     /// negative number for padded ones, so they get probability 0).
     /// Returns the context [batch, len, hidden] and, when `keep_probs`, the attention
     /// probabilities [batch, heads, len, len] after dropout, as `transformers` returns them.
-    /// Without `keep_probs` on burn-flex in f32, the fused kernel
-    /// ([`crate::kernels::attention`]) computes the context in one pass per head.
+    /// On burn-flex in f32, fused kernels compute them per head ([`crate::kernels::attention`]
+    /// without the probabilities, [`crate::kernels::attention_probs`] with them).
     pub fn forward(
         &self,
         hidden: Tensor<B, 3>,
@@ -59,9 +61,9 @@ impl<B: Backend> BertSelfAttention<B> {
             p.linear(&self.key, hidden.clone()),
             p.linear(&self.value, hidden),
         );
-        if keep_probs || p != Precision::F32 {
+        if p != Precision::F32 || !fused_backend::<B>(Kernel::Attention) {
             let (context, probs) = self.composite(qkv, key_bias);
-            return (context, Some(probs));
+            return (context, keep_probs.then_some(probs));
         }
         let device = qkv.0.device();
         let dropout =
@@ -69,6 +71,11 @@ impl<B: Backend> BertSelfAttention<B> {
                 seed: draw_seed::<B>(&device),
                 prob: self.dropout.prob,
             });
+        if keep_probs {
+            let (context, probs) = fused_context_and_probs(qkv, &key_bias, self.num_heads, dropout)
+                .unwrap_or_else(|qkv| self.composite(qkv, key_bias));
+            return (context, Some(probs));
+        }
         match fused_context(qkv, &key_bias, self.num_heads, dropout) {
             Ok(context) => (context, None),
             Err(qkv) => (self.composite(qkv, key_bias).0, None),

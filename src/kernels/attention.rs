@@ -33,21 +33,21 @@ pub struct AttentionShape {
 }
 
 impl AttentionShape {
-    fn width(&self) -> usize {
+    pub(super) fn width(&self) -> usize {
         self.heads * self.head_dim
     }
 
-    fn scale(&self) -> f32 {
+    pub(super) fn scale(&self) -> f32 {
         1.0 / (self.head_dim as f32).sqrt()
     }
 
     /// Where head `h` of document `b` starts in a `[batch, len, width]` buffer.
-    fn head_offset(&self, b: usize, h: usize) -> usize {
+    pub(super) fn head_offset(&self, b: usize, h: usize) -> usize {
         b * self.len * self.width() + h * self.head_dim
     }
 
     /// View of head `h` of document `b` in a `[batch, len, width]` buffer: rows are tokens.
-    fn head_view(&self, base: *const f32, b: usize, h: usize) -> View {
+    pub(super) fn head_view(&self, base: *const f32, b: usize, h: usize) -> View {
         View::new(base.wrapping_add(self.head_offset(b, h)), self.width(), 1)
     }
 }
@@ -130,7 +130,7 @@ fn forward_values(
 
 simd_fn! {
     /// Each row of `scores` (`len` wide) becomes `softmax(row + bias)`.
-    fn softmax_rows(scores: &mut [f32], len: usize, bias: &[f32]) {
+    pub(super) fn softmax_rows(scores: &mut [f32], len: usize, bias: &[f32]) {
         for row in scores.chunks_mut(len) {
             row.iter_mut().zip(bias).for_each(|(s, b)| *s += b);
             let max = math::max(row);
@@ -143,7 +143,7 @@ simd_fn! {
 
 simd_fn! {
     /// `out = a * b` elementwise.
-    fn times(a: &[f32], b: &[f32], out: &mut [f32]) {
+    pub(super) fn times(a: &[f32], b: &[f32], out: &mut [f32]) {
         out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (a, b))| *o = a * b);
     }
 }
@@ -152,7 +152,7 @@ simd_fn! {
     /// Rows of `grads` (`len` wide), the gradient of the dropped probabilities, become the
     /// gradient of the scores: through dropout (`keep`), then softmax,
     /// `dS = P * dP - P * sum_j(P * dP)`.
-    fn softmax_backward_rows(grads: &mut [f32], probs: &[f32], keep: Option<&[f32]>, len: usize) {
+    pub(super) fn softmax_backward_rows(grads: &mut [f32], probs: &[f32], keep: Option<&[f32]>, len: usize) {
         for (i, row) in grads.chunks_mut(len).enumerate() {
             let p_row = &probs[i * len..(i + 1) * len];
             if let Some(keep) = keep {
@@ -413,6 +413,15 @@ mod tests {
         key_bias: Tensor<B, 4>,
         drop: Option<f64>,
     ) -> Tensor<B, 3> {
+        reference_with_probs((q, k, v), key_bias, drop).0
+    }
+
+    /// The context and the probabilities after dropout.
+    fn reference_with_probs<B: Backend>(
+        (q, k, v): Qkv<B>,
+        key_bias: Tensor<B, 4>,
+        drop: Option<f64>,
+    ) -> (Tensor<B, 3>, Tensor<B, 4>) {
         let [batch, len, width] = q.dims();
         let d = width / HEADS;
         let split = |x: Tensor<B, 3>| x.reshape([batch, len, HEADS, d]).swap_dims(1, 2);
@@ -424,10 +433,12 @@ mod tests {
             let device = probs.device();
             probs = probs * Tensor::from_data(mask, &device);
         }
-        probs
+        let context = probs
+            .clone()
             .matmul(split(v))
             .swap_dims(1, 2)
-            .reshape([batch, len, width])
+            .reshape([batch, len, width]);
+        (context, probs)
     }
 
     /// q, k, v [2, 5, 12] and a key bias that masks the last two keys of document 1.
@@ -489,6 +500,75 @@ mod tests {
         // Masked keys get no attention, so their values get no gradient.
         let dv = grads[2].to_vec::<f32>().expect("f32");
         assert!(dv[(5 + 3) * 12..].iter().all(|g| *g == 0.0));
+    }
+
+    #[test]
+    fn fused_probabilities_and_context_match_the_composite_ops_with_gradients() {
+        use crate::kernels::attention_probs::fused_context_and_probs;
+        type B = CpuAutodiff;
+        let ((q, k, v), bias) = inputs::<B>();
+        let (q, k, v) = (q.require_grad(), k.require_grad(), v.require_grad());
+        let device = q.device();
+        let w_context = Tensor::<B, 3>::random(q.dims(), Distribution::Normal(0.0, 1.0), &device);
+        let w_probs =
+            Tensor::<B, 4>::random([2, HEADS, 5, 5], Distribution::Normal(0.0, 1.0), &device);
+        // Both outputs feed the loss, as in ATLOP (context -> next layers, probs -> LOP).
+        let grads_of = |(context, probs): (Tensor<B, 3>, Tensor<B, 4>)| {
+            let loss = (context.clone() * w_context.clone()).sum()
+                + (probs.clone() * w_probs.clone()).sum();
+            let grads = loss.backward();
+            let grad = |t: &Tensor<B, 3>| t.grad(&grads).expect("input is tracked").into_data();
+            (
+                context.into_data(),
+                probs.into_data(),
+                [grad(&q), grad(&k), grad(&v)],
+            )
+        };
+        let drop = 0.3;
+        let want = grads_of(reference_with_probs(
+            (q.clone(), k.clone(), v.clone()),
+            bias.clone(),
+            Some(drop),
+        ));
+        let dropout = AttentionDropout {
+            seed: SEED,
+            prob: drop,
+        };
+        let fused = fused_context_and_probs(
+            (q.clone(), k.clone(), v.clone()),
+            &bias,
+            HEADS,
+            Some(dropout),
+        )
+        .unwrap_or_else(|_| panic!("Autodiff<Flex> takes the fused path"));
+        let got = grads_of(fused);
+        got.0
+            .assert_approx_eq::<f32>(&want.0, Tolerance::absolute(1e-5));
+        got.1
+            .assert_approx_eq::<f32>(&want.1, Tolerance::absolute(1e-5));
+        for (g, w) in got.2.iter().zip(&want.2) {
+            g.assert_approx_eq::<f32>(w, Tolerance::absolute(1e-4));
+        }
+        // Without autodiff (inference) and without dropout.
+        let plain = |t: &Tensor<B, 3>| t.clone().inner();
+        let want = reference_with_probs(
+            (plain(&q), plain(&k), plain(&v)),
+            bias.clone().inner(),
+            None,
+        );
+        let got = fused_context_and_probs(
+            (plain(&q), plain(&k), plain(&v)),
+            &bias.inner(),
+            HEADS,
+            None,
+        )
+        .unwrap_or_else(|_| panic!("burn-flex takes the fused path"));
+        got.0
+            .into_data()
+            .assert_approx_eq::<f32>(&want.0.into_data(), Tolerance::absolute(1e-5));
+        got.1
+            .into_data()
+            .assert_approx_eq::<f32>(&want.1.into_data(), Tolerance::absolute(1e-5));
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! each other, values and gradients.
 
 pub mod attention;
+pub mod attention_probs;
 pub mod bilinear;
 pub mod gelu;
 pub mod layer_norm;

@@ -1,0 +1,358 @@
+//! Fused attention for the last layer, whose probabilities ATLOP pools (Zhou et al. 2021,
+//! Eq. 6) and differentiates through: two ops, so both outputs carry gradients.
+//!
+//! - [`ProbsBackward`]: `q`, `k` -> `dropout(softmax(q k^T / sqrt(d) + key_bias))`
+//!   `[batch, heads, len, len]`, as `transformers` returns the attentions;
+//! - [`ContextBackward`]: those probabilities and `v` -> the context `[batch, len, width]`.
+//!
+//! Same per-(document, head) tasks and strided products as [`super::attention`]; composed from
+//! burn's ops this layer took five times as long as a fused one (124 ms vs 25 ms forward on the
+//! step benchmark).
+
+use std::sync::Arc;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorPrimitive};
+use rayon::prelude::*;
+
+use super::attention::{
+    softmax_backward_rows, softmax_rows, times, AttentionDropout, AttentionShape, Qkv,
+};
+use super::{downcast, f32_values, flex_tensor, matmul, Kernel, SharedMut, View};
+use crate::backend::{Cpu, CpuAutodiff};
+
+/// Probabilities after dropout and before it: `(dropped, probs)`.
+fn probs_values(
+    shape: AttentionShape,
+    (q, k): (&[f32], &[f32]),
+    key_bias: &[f32],
+    keep: Option<&[f32]>,
+) -> (Vec<f32>, Vec<f32>) {
+    let AttentionShape { len, heads, .. } = shape;
+    let size = shape.batch * heads * len * len;
+    let mut probs = vec![0f32; size];
+    let mut dropped = if keep.is_some() {
+        vec![0f32; size]
+    } else {
+        Vec::new()
+    };
+    let out = SharedMut(dropped.as_mut_ptr());
+    probs
+        .par_chunks_mut(len * len)
+        .enumerate()
+        .for_each(|(task, p)| {
+            let (b, h) = (task / heads, task % heads);
+            let (qh, kh) = (
+                shape.head_view(q.as_ptr(), b, h),
+                shape.head_view(k.as_ptr(), b, h),
+            );
+            // SAFETY: the views stay inside q and k; `p` is this task's own chunk.
+            unsafe {
+                matmul(
+                    (len, len, shape.head_dim),
+                    p.as_mut_ptr(),
+                    len,
+                    false,
+                    qh,
+                    kh.t(),
+                    shape.scale(),
+                )
+            };
+            softmax_rows(p, len, &key_bias[b * len..(b + 1) * len]);
+            if let Some(keep) = keep {
+                let square = task * len * len..(task + 1) * len * len;
+                // SAFETY: task `task` owns this square of `dropped`.
+                let dst =
+                    unsafe { std::slice::from_raw_parts_mut(out.at(square.start), len * len) };
+                times(p, &keep[square], dst);
+            }
+        });
+    match keep {
+        Some(_) => (dropped, probs),
+        None => (probs.clone(), probs),
+    }
+}
+
+#[derive(Debug, Clone)]
+struct ProbsSaved {
+    shape: AttentionShape,
+    q: FlexTensor,
+    k: FlexTensor,
+    probs: Arc<Vec<f32>>,
+    keep: Option<Arc<Vec<f32>>>,
+}
+
+#[derive(Debug)]
+struct ProbsBackward;
+
+impl Backward<Cpu, 2> for ProbsBackward {
+    type State = ProbsSaved;
+
+    fn backward(self, ops: Ops<ProbsSaved, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Cpu>(&ops.node);
+        let s = ops.state;
+        let values = (f32_values(&s.q), f32_values(&s.k), f32_values(&grad));
+        let (Some(q), Some(k), Some(grad)) = values else {
+            unreachable!("fused attention: inputs were checked to be f32 in the forward pass")
+        };
+        let shape = s.shape;
+        let AttentionShape { len, heads, .. } = shape;
+        let size = shape.batch * len * shape.width();
+        let (mut dq, mut dk) = (vec![0f32; size], vec![0f32; size]);
+        let outs = [SharedMut(dq.as_mut_ptr()), SharedMut(dk.as_mut_ptr())];
+        (0..shape.batch * heads).into_par_iter().for_each(|task| {
+            let (b, h) = (task / heads, task % heads);
+            let square = task * len * len..(task + 1) * len * len;
+            let mut ds = grad[square.clone()].to_vec();
+            let keep = s.keep.as_ref().map(|keep| &keep[square.clone()]);
+            softmax_backward_rows(&mut ds, &s.probs[square], keep, len);
+            let (qh, kh) = (
+                shape.head_view(q.as_ptr(), b, h),
+                shape.head_view(k.as_ptr(), b, h),
+            );
+            let [dq, dk] = outs.map(|o| o.at(shape.head_offset(b, h)));
+            let dsv = View::new(ds.as_ptr(), len, 1);
+            let d = shape.head_dim;
+            // SAFETY: each task writes only head h of document b in dq/dk (disjoint columns).
+            unsafe {
+                matmul(
+                    (len, d, len),
+                    dq,
+                    shape.width(),
+                    false,
+                    dsv,
+                    kh,
+                    shape.scale(),
+                );
+                matmul(
+                    (len, d, len),
+                    dk,
+                    shape.width(),
+                    false,
+                    dsv.t(),
+                    qh,
+                    shape.scale(),
+                );
+            }
+        });
+        let dims = [shape.batch, len, shape.width()];
+        for (parent, values) in ops.parents.into_iter().zip([dq, dk]) {
+            if let Some(node) = parent {
+                grads.register::<Cpu>(node.id, flex_tensor(values, &dims));
+            }
+        }
+    }
+}
+
+/// Context `[batch, len, width]` = dropped probabilities . v, per head.
+fn context_values(shape: AttentionShape, dropped: &[f32], v: &[f32]) -> Vec<f32> {
+    let AttentionShape { len, heads, .. } = shape;
+    let mut context = vec![0f32; shape.batch * len * shape.width()];
+    let out = SharedMut(context.as_mut_ptr());
+    (0..shape.batch * heads).into_par_iter().for_each(|task| {
+        let (b, h) = (task / heads, task % heads);
+        let p = View::new(dropped[task * len * len..].as_ptr(), len, 1);
+        let dst = out.at(shape.head_offset(b, h));
+        // SAFETY: head h of document b owns its columns of the context.
+        unsafe {
+            matmul(
+                (len, shape.head_dim, len),
+                dst,
+                shape.width(),
+                false,
+                p,
+                shape.head_view(v.as_ptr(), b, h),
+                1.0,
+            )
+        };
+    });
+    context
+}
+
+#[derive(Debug, Clone)]
+struct ContextSaved {
+    shape: AttentionShape,
+    dropped: FlexTensor,
+    v: FlexTensor,
+}
+
+#[derive(Debug)]
+struct ContextBackward;
+
+impl Backward<Cpu, 2> for ContextBackward {
+    type State = ContextSaved;
+
+    fn backward(self, ops: Ops<ContextSaved, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Cpu>(&ops.node);
+        let s = ops.state;
+        let values = (f32_values(&s.dropped), f32_values(&s.v), f32_values(&grad));
+        let (Some(p), Some(v), Some(grad)) = values else {
+            unreachable!("fused attention: inputs were checked to be f32 in the forward pass")
+        };
+        let shape = s.shape;
+        let AttentionShape { len, heads, .. } = shape;
+        let mut dp = vec![0f32; shape.batch * heads * len * len];
+        let mut dv = vec![0f32; shape.batch * len * shape.width()];
+        let out_v = SharedMut(dv.as_mut_ptr());
+        dp.par_chunks_mut(len * len)
+            .enumerate()
+            .for_each(|(task, dp)| {
+                let (b, h) = (task / heads, task % heads);
+                let gh = shape.head_view(grad.as_ptr(), b, h);
+                let pt = View::new(p[task * len * len..].as_ptr(), len, 1).t();
+                let d = shape.head_dim;
+                // SAFETY: `dp` is this task's square; head h of document b owns its columns of dv.
+                unsafe {
+                    matmul(
+                        (len, len, d),
+                        dp.as_mut_ptr(),
+                        len,
+                        false,
+                        gh,
+                        shape.head_view(v.as_ptr(), b, h).t(),
+                        1.0,
+                    );
+                    matmul(
+                        (len, d, len),
+                        out_v.at(shape.head_offset(b, h)),
+                        shape.width(),
+                        false,
+                        pt,
+                        gh,
+                        1.0,
+                    );
+                }
+            });
+        let [p_node, v_node] = ops.parents;
+        if let Some(node) = p_node {
+            grads.register::<Cpu>(node.id, flex_tensor(dp, &[shape.batch, heads, len, len]));
+        }
+        if let Some(node) = v_node {
+            grads.register::<Cpu>(node.id, flex_tensor(dv, &[shape.batch, len, shape.width()]));
+        }
+    }
+}
+
+/// `(context [batch, len, width], probabilities after dropout [batch, heads, len, len])` when
+/// `B` is burn-flex and the inputs are f32; otherwise the projections come back.
+#[allow(clippy::type_complexity)]
+pub fn fused_context_and_probs<B: Backend>(
+    qkv: Qkv<B>,
+    key_bias: &Tensor<B, 4>,
+    heads: usize,
+    dropout: Option<AttentionDropout>,
+) -> Result<(Tensor<B, 3>, Tensor<B, 4>), Qkv<B>> {
+    if !super::fused_backend::<B>(Kernel::Attention) {
+        return Err(qkv);
+    }
+    match try_fused(&qkv, key_bias, heads, dropout) {
+        Some(out) => Ok(out),
+        None => Err(qkv),
+    }
+}
+
+fn try_fused<B: Backend>(
+    (q, k, v): &Qkv<B>,
+    key_bias: &Tensor<B, 4>,
+    heads: usize,
+    dropout: Option<AttentionDropout>,
+) -> Option<(Tensor<B, 3>, Tensor<B, 4>)> {
+    let [batch, len, width] = q.dims();
+    if heads == 0 || width % heads != 0 || k.dims() != q.dims() || v.dims() != q.dims() {
+        return None;
+    }
+    let shape = AttentionShape {
+        batch,
+        len,
+        heads,
+        head_dim: width / heads,
+    };
+    let bias = key_bias.to_data().into_vec::<f32>().ok()?;
+    if bias.len() != batch * len {
+        return None;
+    }
+    let keep = dropout.map(|d| {
+        let n = batch * heads * len * len;
+        Arc::new(crate::encoder::dropout::keep_mask(d.seed, n, 1.0 - d.prob))
+    });
+    let ad = |t: &Tensor<B, 3>| downcast::<_, Tensor<CpuAutodiff, 3>>(t.clone()).ok();
+    if let (Some(q), Some(k), Some(v)) = (ad(q), ad(k), ad(v)) {
+        let (context, probs) = tracked(shape, [q, k, v], &bias, keep)?;
+        return Some((downcast(context).ok()?, downcast(probs).ok()?));
+    }
+    let plain = |t: &Tensor<B, 3>| downcast::<_, Tensor<Cpu, 3>>(t.clone()).ok();
+    let [q, k, v] = [plain(q)?, plain(k)?, plain(v)?].map(|t| t.into_primitive().tensor());
+    let (qv, kv, vv) = (f32_values(&q)?, f32_values(&k)?, f32_values(&v)?);
+    let (dropped, _) = probs_values(shape, (&qv, &kv), &bias, keep.as_deref().map(Vec::as_slice));
+    let context = context_values(shape, &dropped, &vv);
+    let context = flex_tensor(context, &[batch, len, width]);
+    let probs = flex_tensor(dropped, &[batch, heads, len, len]);
+    let wrap3 = Tensor::<Cpu, 3>::from_primitive(TensorPrimitive::Float(context));
+    let wrap4 = Tensor::<Cpu, 4>::from_primitive(TensorPrimitive::Float(probs));
+    Some((downcast(wrap3).ok()?, downcast(wrap4).ok()?))
+}
+
+fn tracked(
+    shape: AttentionShape,
+    inputs: [Tensor<CpuAutodiff, 3>; 3],
+    bias: &[f32],
+    keep: Option<Arc<Vec<f32>>>,
+) -> Option<(Tensor<CpuAutodiff, 3>, Tensor<CpuAutodiff, 4>)> {
+    let [q, k, v] = inputs.map(|t| t.into_primitive().tensor());
+    let (qv, kv) = (f32_values(&q.primitive)?, f32_values(&k.primitive)?);
+    let (dropped, probs) =
+        probs_values(shape, (&qv, &kv), bias, keep.as_deref().map(Vec::as_slice));
+    drop((qv, kv));
+    let AttentionShape {
+        batch, len, heads, ..
+    } = shape;
+    let dropped = flex_tensor(dropped, &[batch, heads, len, len]);
+    let probs_out = match ProbsBackward
+        .prepare::<NoCheckpointing>([q.node, k.node])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let saved = ProbsSaved {
+                shape,
+                q: q.primitive,
+                k: k.primitive,
+                probs: Arc::new(probs),
+                keep,
+            };
+            prep.finish(saved, dropped.clone())
+        }
+        OpsKind::UnTracked(prep) => prep.finish(dropped.clone()),
+    };
+    let vv = f32_values(&v.primitive)?;
+    let d_values = f32_values(&dropped)?;
+    let context = flex_tensor(
+        context_values(shape, &d_values, &vv),
+        &[batch, len, shape.width()],
+    );
+    drop((vv, d_values));
+    let context_out = match ContextBackward
+        .prepare::<NoCheckpointing>([probs_out.node.clone(), v.node])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let saved = ContextSaved {
+                shape,
+                dropped,
+                v: v.primitive,
+            };
+            prep.finish(saved, context)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(context),
+    };
+    Some((
+        Tensor::from_primitive(TensorPrimitive::Float(context_out)),
+        Tensor::from_primitive(TensorPrimitive::Float(probs_out)),
+    ))
+}
