@@ -18,7 +18,9 @@
 //! encoder_bench -- --ignored --nocapture ndarray`.
 //!
 //! Forward times are within noise of each other; training (forward + backward) is 15-25 % faster
-//! on burn-flex, so `Cpu` stays burn-flex and needs no system library. The `openblas` feature
+//! on burn-flex, so `Cpu` stays burn-flex and needs no system library. (Since session 3,
+//! `crate::kernels` runs the encoder's attention, GELU, LayerNorm and the head's bilinear as
+//! fused kernels on burn-flex; the table above predates them.) The `openblas` feature
 //! exists only to reproduce the comparison. Not measured: burn-cpu (cubecl CPU) downloads an
 //! LLVM bundle at build time, burn-tch needs libtorch, burn-candle is deprecated in 0.21.
 

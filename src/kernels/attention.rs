@@ -310,7 +310,8 @@ fn try_fused<B: Backend>(
     dropout: Option<AttentionDropout>,
 ) -> Option<Tensor<B, 3>> {
     let [batch, len, width] = q.dims();
-    if heads == 0 || width % heads != 0 || k.dims() != q.dims() || v.dims() != q.dims() {
+    let empty = batch == 0 || len == 0 || width == 0;
+    if empty || heads == 0 || width % heads != 0 || k.dims() != q.dims() || v.dims() != q.dims() {
         return None;
     }
     let shape = AttentionShape {

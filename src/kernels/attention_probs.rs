@@ -26,13 +26,13 @@ use super::attention::{
 use super::{downcast, f32_values, flex_tensor, matmul, Kernel, SharedMut, View};
 use crate::backend::{Cpu, CpuAutodiff};
 
-/// Probabilities after dropout and before it: `(dropped, probs)`.
+/// Probabilities before dropout, and after it when there is dropout: `(probs, dropped)`.
 fn probs_values(
     shape: AttentionShape,
     (q, k): (&[f32], &[f32]),
     key_bias: &[f32],
     keep: Option<&[f32]>,
-) -> (Vec<f32>, Vec<f32>) {
+) -> (Vec<f32>, Option<Vec<f32>>) {
     let AttentionShape { len, heads, .. } = shape;
     let size = shape.batch * heads * len * len;
     let mut probs = vec![0f32; size];
@@ -72,10 +72,7 @@ fn probs_values(
                 times(p, &keep[square], dst);
             }
         });
-    match keep {
-        Some(_) => (dropped, probs),
-        None => (probs.clone(), probs),
-    }
+    (probs, keep.map(|_| dropped))
 }
 
 #[derive(Debug, Clone)]
@@ -263,7 +260,8 @@ fn try_fused<B: Backend>(
     dropout: Option<AttentionDropout>,
 ) -> Option<(Tensor<B, 3>, Tensor<B, 4>)> {
     let [batch, len, width] = q.dims();
-    if heads == 0 || width % heads != 0 || k.dims() != q.dims() || v.dims() != q.dims() {
+    let empty = batch == 0 || len == 0 || width == 0;
+    if empty || heads == 0 || width % heads != 0 || k.dims() != q.dims() || v.dims() != q.dims() {
         return None;
     }
     let shape = AttentionShape {
@@ -288,7 +286,9 @@ fn try_fused<B: Backend>(
     let plain = |t: &Tensor<B, 3>| downcast::<_, Tensor<Cpu, 3>>(t.clone()).ok();
     let [q, k, v] = [plain(q)?, plain(k)?, plain(v)?].map(|t| t.into_primitive().tensor());
     let (qv, kv, vv) = (f32_values(&q)?, f32_values(&k)?, f32_values(&v)?);
-    let (dropped, _) = probs_values(shape, (&qv, &kv), &bias, keep.as_deref().map(Vec::as_slice));
+    let (probs, dropped) =
+        probs_values(shape, (&qv, &kv), &bias, keep.as_deref().map(Vec::as_slice));
+    let dropped = dropped.unwrap_or(probs);
     let context = context_values(shape, &dropped, &vv);
     let context = flex_tensor(context, &[batch, len, width]);
     let probs = flex_tensor(dropped, &[batch, heads, len, len]);
@@ -305,9 +305,11 @@ fn tracked(
 ) -> Option<(Tensor<CpuAutodiff, 3>, Tensor<CpuAutodiff, 4>)> {
     let [q, k, v] = inputs.map(|t| t.into_primitive().tensor());
     let (qv, kv) = (f32_values(&q.primitive)?, f32_values(&k.primitive)?);
-    let (dropped, probs) =
+    let (probs, dropped) =
         probs_values(shape, (&qv, &kv), bias, keep.as_deref().map(Vec::as_slice));
     drop((qv, kv));
+    // Without dropout the output is the probabilities themselves; the backward keeps its copy.
+    let dropped = dropped.unwrap_or_else(|| probs.clone());
     let AttentionShape {
         batch, len, heads, ..
     } = shape;

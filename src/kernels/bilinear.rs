@@ -260,7 +260,7 @@ pub fn fused_logits<B: Backend>(
     }
     let [pairs, emb] = z_head.dims();
     let [features, classes] = weight.dims();
-    if block == 0 || emb % block != 0 || z_tail.dims() != [pairs, emb] {
+    if block == 0 || emb == 0 || emb % block != 0 || z_tail.dims() != [pairs, emb] {
         return None;
     }
     let dims = Dims {

@@ -174,7 +174,7 @@ fn try_fused<B: Backend, const D: usize>(
 ) -> Option<Tensor<B, D>> {
     let gamma = norm.gamma.val();
     let beta = norm.beta.as_ref()?.val();
-    if x.dims()[D - 1] != gamma.dims()[0] {
+    if x.dims()[D - 1] != gamma.dims()[0] || gamma.dims()[0] == 0 {
         return None;
     }
     if let Ok(x) = downcast::<_, Tensor<CpuAutodiff, D>>(x.clone()) {
