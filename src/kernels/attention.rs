@@ -20,7 +20,7 @@ use burn::tensor::{Tensor, TensorPrimitive};
 use rayon::prelude::*;
 
 use super::math::{self, simd_fn};
-use super::{downcast, f32_values, flex_tensor, matmul, SharedMut, View};
+use super::{downcast, f32_values, flex_tensor, matmul, SharedMut, Threads, View};
 use crate::backend::{Cpu, CpuAutodiff};
 
 /// Sizes of one attention call.
@@ -81,25 +81,8 @@ fn forward_values(
         .enumerate()
         .for_each(|(task, p)| {
             let (b, h) = (task / heads, task % heads);
-            let (qh, kh, vh) = (
-                shape.head_view(q.as_ptr(), b, h),
-                shape.head_view(k.as_ptr(), b, h),
-                shape.head_view(v.as_ptr(), b, h),
-            );
-            // SAFETY: the views stay inside q/k/v; `p` is this task's own chunk.
-            unsafe {
-                matmul(
-                    (len, len, shape.head_dim),
-                    p.as_mut_ptr(),
-                    len,
-                    false,
-                    qh,
-                    kh.t(),
-                    shape.scale(),
-                )
-            };
-            let bias = &key_bias[b * len..(b + 1) * len];
-            softmax_rows(p, len, bias);
+            head_probs(shape, (q, k), key_bias, task, p);
+            let vh = shape.head_view(v.as_ptr(), b, h);
             let dropped: Option<Vec<f32>> = keep.map(|keep| {
                 let mut dropped = vec![0f32; len * len];
                 times(
@@ -122,6 +105,7 @@ fn forward_values(
                     View::new(weights.as_ptr(), len, 1),
                     vh,
                     1.0,
+                    Threads::One,
                 )
             };
         });
@@ -166,6 +150,84 @@ simd_fn! {
     }
 }
 
+/// Task `task` = (document b, head h): its probabilities `softmax(q_h k_h^T / sqrt(d) + bias_b)`
+/// into `p` (`len x len`).
+pub(super) fn head_probs(
+    shape: AttentionShape,
+    (q, k): (&[f32], &[f32]),
+    key_bias: &[f32],
+    task: usize,
+    p: &mut [f32],
+) {
+    let AttentionShape { len, heads, .. } = shape;
+    let (b, h) = (task / heads, task % heads);
+    let (qh, kh) = (
+        shape.head_view(q.as_ptr(), b, h),
+        shape.head_view(k.as_ptr(), b, h),
+    );
+    // SAFETY: the views stay inside q and k; `p` holds len x len values.
+    unsafe {
+        matmul(
+            (len, len, shape.head_dim),
+            p.as_mut_ptr(),
+            len,
+            false,
+            qh,
+            kh.t(),
+            shape.scale(),
+            Threads::One,
+        )
+    };
+    softmax_rows(p, len, &key_bias[b * len..(b + 1) * len]);
+}
+
+/// Task `task`'s score gradient `ds` (`len x len`) into its columns of `dq` and `dk`:
+/// `S = scale * Q K^T`, so `dQ = scale * dS . K` and `dK = scale * dS^T . Q`.
+///
+/// # Safety
+/// `dq`, `dk` point to `[batch, len, width]` buffers in which no other thread writes task
+/// `task`'s columns.
+pub(super) unsafe fn scores_backward(
+    shape: AttentionShape,
+    (q, k): (&[f32], &[f32]),
+    ds: &[f32],
+    task: usize,
+    (dq, dk): (SharedMut, SharedMut),
+) {
+    let AttentionShape { len, heads, .. } = shape;
+    let (b, h) = (task / heads, task % heads);
+    let (qh, kh) = (
+        shape.head_view(q.as_ptr(), b, h),
+        shape.head_view(k.as_ptr(), b, h),
+    );
+    let dsv = View::new(ds.as_ptr(), len, 1);
+    let at = shape.head_offset(b, h);
+    let dims = (len, shape.head_dim, len);
+    // SAFETY: the views stay inside their buffers; the caller owns these columns of dq, dk.
+    unsafe {
+        matmul(
+            dims,
+            dq.at(at),
+            shape.width(),
+            false,
+            dsv,
+            kh,
+            shape.scale(),
+            Threads::One,
+        );
+        matmul(
+            dims,
+            dk.at(at),
+            shape.width(),
+            false,
+            dsv.t(),
+            qh,
+            shape.scale(),
+            Threads::One,
+        );
+    }
+}
+
 /// Gradients of q, k, v from the gradient of the context.
 fn backward_values(saved: &Saved, grad: &[f32]) -> Option<[Vec<f32>; 3]> {
     let shape = saved.shape;
@@ -187,13 +249,11 @@ fn backward_values(saved: &Saved, grad: &[f32]) -> Option<[Vec<f32>; 3]> {
         let square = task * len * len..(task + 1) * len * len;
         let p = &saved.probs[square.clone()];
         let mask = saved.keep.as_ref().map(|keep| &keep[square]);
-        let (qh, kh, vh, gh) = (
-            shape.head_view(q.as_ptr(), b, h),
-            shape.head_view(k.as_ptr(), b, h),
+        let (vh, gh) = (
             shape.head_view(v.as_ptr(), b, h),
             shape.head_view(grad.as_ptr(), b, h),
         );
-        let [dq, dk, dv] = outs.map(|o| o.at(shape.head_offset(b, h)));
+        let dv = outs[2].at(shape.head_offset(b, h));
         let dropped: Option<Vec<f32>> = mask.map(|m| {
             let mut dropped = vec![0f32; len * len];
             times(p, m, &mut dropped);
@@ -214,6 +274,7 @@ fn backward_values(saved: &Saved, grad: &[f32]) -> Option<[Vec<f32>; 3]> {
                 pt,
                 gh,
                 1.0,
+                Threads::One,
             );
             // dP_dropped = dC . V^T
             matmul(
@@ -224,32 +285,12 @@ fn backward_values(saved: &Saved, grad: &[f32]) -> Option<[Vec<f32>; 3]> {
                 gh,
                 vh.t(),
                 1.0,
+                Threads::One,
             );
         }
         softmax_backward_rows(&mut ds, p, mask, len);
-        let dsv = View::new(ds.as_ptr(), len, 1);
         // SAFETY: as above.
-        unsafe {
-            // S = scale * Q K^T: dQ = scale * dS . K, dK = scale * dS^T . Q
-            matmul(
-                (len, shape.head_dim, len),
-                dq,
-                shape.width(),
-                false,
-                dsv,
-                kh,
-                shape.scale(),
-            );
-            matmul(
-                (len, shape.head_dim, len),
-                dk,
-                shape.width(),
-                false,
-                dsv.t(),
-                qh,
-                shape.scale(),
-            );
-        }
+        unsafe { scores_backward(shape, (&q, &k), &ds, task, (outs[0], outs[1])) };
     });
     Some([dq, dk, dv])
 }
@@ -303,12 +344,22 @@ pub fn fused_context<B: Backend>(
     }
 }
 
-fn try_fused<B: Backend>(
-    (q, k, v): &Qkv<B>,
+/// What both attention kernels check and build before running: the sizes, the key bias as
+/// `[batch, len]` values and the dropout keep mask.
+pub(super) struct Prepared {
+    pub shape: AttentionShape,
+    pub bias: Vec<f32>,
+    pub keep: Option<Arc<Vec<f32>>>,
+}
+
+/// `None` when the shapes do not fit the kernels (empty, heads not dividing the width, q/k/v
+/// of different shapes, a bias that is not one value per key).
+pub(super) fn prepare<B: Backend>(
+    (q, k, v): (&Tensor<B, 3>, &Tensor<B, 3>, &Tensor<B, 3>),
     key_bias: &Tensor<B, 4>,
     heads: usize,
     dropout: Option<AttentionDropout>,
-) -> Option<Tensor<B, 3>> {
+) -> Option<Prepared> {
     let [batch, len, width] = q.dims();
     let empty = batch == 0 || len == 0 || width == 0;
     if empty || heads == 0 || width % heads != 0 || k.dims() != q.dims() || v.dims() != q.dims() {
@@ -328,6 +379,16 @@ fn try_fused<B: Backend>(
         let n = batch * heads * len * len;
         Arc::new(crate::encoder::dropout::keep_mask(d.seed, n, 1.0 - d.prob))
     });
+    Some(Prepared { shape, bias, keep })
+}
+
+fn try_fused<B: Backend>(
+    (q, k, v): &Qkv<B>,
+    key_bias: &Tensor<B, 4>,
+    heads: usize,
+    dropout: Option<AttentionDropout>,
+) -> Option<Tensor<B, 3>> {
+    let Prepared { shape, bias, keep } = prepare((q, k, v), key_bias, heads, dropout)?;
     let autodiff_inputs = (
         downcast::<_, Tensor<CpuAutodiff, 3>>(q.clone()),
         downcast::<_, Tensor<CpuAutodiff, 3>>(k.clone()),

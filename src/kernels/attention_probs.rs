@@ -21,9 +21,10 @@ use burn::tensor::{Tensor, TensorPrimitive};
 use rayon::prelude::*;
 
 use super::attention::{
-    softmax_backward_rows, softmax_rows, times, AttentionDropout, AttentionShape, Qkv,
+    head_probs, prepare, scores_backward, softmax_backward_rows, times, AttentionDropout,
+    AttentionShape, Prepared, Qkv,
 };
-use super::{downcast, f32_values, flex_tensor, matmul, Kernel, SharedMut, View};
+use super::{downcast, f32_values, flex_tensor, matmul, Kernel, SharedMut, Threads, View};
 use crate::backend::{Cpu, CpuAutodiff};
 
 /// Probabilities before dropout, and after it when there is dropout: `(probs, dropped)`.
@@ -46,24 +47,7 @@ fn probs_values(
         .par_chunks_mut(len * len)
         .enumerate()
         .for_each(|(task, p)| {
-            let (b, h) = (task / heads, task % heads);
-            let (qh, kh) = (
-                shape.head_view(q.as_ptr(), b, h),
-                shape.head_view(k.as_ptr(), b, h),
-            );
-            // SAFETY: the views stay inside q and k; `p` is this task's own chunk.
-            unsafe {
-                matmul(
-                    (len, len, shape.head_dim),
-                    p.as_mut_ptr(),
-                    len,
-                    false,
-                    qh,
-                    kh.t(),
-                    shape.scale(),
-                )
-            };
-            softmax_rows(p, len, &key_bias[b * len..(b + 1) * len]);
+            head_probs(shape, (q, k), key_bias, task, p);
             if let Some(keep) = keep {
                 let square = task * len * len..(task + 1) * len * len;
                 // SAFETY: task `task` owns this square of `dropped`.
@@ -103,39 +87,12 @@ impl Backward<Cpu, 2> for ProbsBackward {
         let (mut dq, mut dk) = (vec![0f32; size], vec![0f32; size]);
         let outs = [SharedMut(dq.as_mut_ptr()), SharedMut(dk.as_mut_ptr())];
         (0..shape.batch * heads).into_par_iter().for_each(|task| {
-            let (b, h) = (task / heads, task % heads);
             let square = task * len * len..(task + 1) * len * len;
             let mut ds = grad[square.clone()].to_vec();
             let keep = s.keep.as_ref().map(|keep| &keep[square.clone()]);
             softmax_backward_rows(&mut ds, &s.probs[square], keep, len);
-            let (qh, kh) = (
-                shape.head_view(q.as_ptr(), b, h),
-                shape.head_view(k.as_ptr(), b, h),
-            );
-            let [dq, dk] = outs.map(|o| o.at(shape.head_offset(b, h)));
-            let dsv = View::new(ds.as_ptr(), len, 1);
-            let d = shape.head_dim;
             // SAFETY: each task writes only head h of document b in dq/dk (disjoint columns).
-            unsafe {
-                matmul(
-                    (len, d, len),
-                    dq,
-                    shape.width(),
-                    false,
-                    dsv,
-                    kh,
-                    shape.scale(),
-                );
-                matmul(
-                    (len, d, len),
-                    dk,
-                    shape.width(),
-                    false,
-                    dsv.t(),
-                    qh,
-                    shape.scale(),
-                );
-            }
+            unsafe { scores_backward(shape, (&q, &k), &ds, task, (outs[0], outs[1])) };
         });
         let dims = [shape.batch, len, shape.width()];
         for (parent, values) in ops.parents.into_iter().zip([dq, dk]) {
@@ -165,6 +122,7 @@ fn context_values(shape: AttentionShape, dropped: &[f32], v: &[f32]) -> Vec<f32>
                 p,
                 shape.head_view(v.as_ptr(), b, h),
                 1.0,
+                Threads::One,
             )
         };
     });
@@ -213,6 +171,7 @@ impl Backward<Cpu, 2> for ContextBackward {
                         gh,
                         shape.head_view(v.as_ptr(), b, h).t(),
                         1.0,
+                        Threads::One,
                     );
                     matmul(
                         (len, d, len),
@@ -222,6 +181,7 @@ impl Backward<Cpu, 2> for ContextBackward {
                         pt,
                         gh,
                         1.0,
+                        Threads::One,
                     );
                 }
             });
@@ -259,25 +219,11 @@ fn try_fused<B: Backend>(
     heads: usize,
     dropout: Option<AttentionDropout>,
 ) -> Option<(Tensor<B, 3>, Tensor<B, 4>)> {
-    let [batch, len, width] = q.dims();
-    let empty = batch == 0 || len == 0 || width == 0;
-    if empty || heads == 0 || width % heads != 0 || k.dims() != q.dims() || v.dims() != q.dims() {
-        return None;
-    }
-    let shape = AttentionShape {
-        batch,
-        len,
-        heads,
-        head_dim: width / heads,
-    };
-    let bias = key_bias.to_data().into_vec::<f32>().ok()?;
-    if bias.len() != batch * len {
-        return None;
-    }
-    let keep = dropout.map(|d| {
-        let n = batch * heads * len * len;
-        Arc::new(crate::encoder::dropout::keep_mask(d.seed, n, 1.0 - d.prob))
-    });
+    let Prepared { shape, bias, keep } = prepare((q, k, v), key_bias, heads, dropout)?;
+    let AttentionShape {
+        batch, len, heads, ..
+    } = shape;
+    let width = shape.width();
     let ad = |t: &Tensor<B, 3>| downcast::<_, Tensor<CpuAutodiff, 3>>(t.clone()).ok();
     if let (Some(q), Some(k), Some(v)) = (ad(q), ad(k), ad(v)) {
         let (context, probs) = tracked(shape, [q, k, v], &bias, keep)?;

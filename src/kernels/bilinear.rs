@@ -19,7 +19,7 @@ use burn::tensor::{Tensor, TensorPrimitive};
 use rayon::prelude::*;
 
 use super::math::simd_fn;
-use super::{downcast, f32_values, flex_tensor, matmul_parallel, View};
+use super::{downcast, f32_values, flex_tensor, matmul, Threads, View};
 use crate::backend::{Cpu, CpuAutodiff};
 
 /// Pairs per chunk. A chunk's features are `CHUNK x emb x block` floats (100 MB at emb 384 /
@@ -130,7 +130,7 @@ fn forward_values(
         // SAFETY: chunk is rows x features, weight features x classes, and the destination is
         // rows x classes inside `logits`.
         unsafe {
-            matmul_parallel(
+            matmul(
                 (rows.len(), classes, dims.features()),
                 logits[start * classes..].as_mut_ptr(),
                 classes,
@@ -138,6 +138,7 @@ fn forward_values(
                 View::new(chunk.as_ptr(), dims.features(), 1),
                 View::new(weight.as_ptr(), classes, 1),
                 1.0,
+                Threads::All,
             )
         };
     }
@@ -170,7 +171,7 @@ fn backward_values(
         // SAFETY: every view and destination lies inside the buffers sized above.
         unsafe {
             // dW += features^T . dlogits
-            matmul_parallel(
+            matmul(
                 (features, classes, n),
                 d_weight.as_mut_ptr(),
                 classes,
@@ -178,9 +179,10 @@ fn backward_values(
                 View::new(feats.as_ptr(), features, 1).t(),
                 grad_rows,
                 1.0,
+                Threads::All,
             );
             // dfeatures = dlogits . W^T
-            matmul_parallel(
+            matmul(
                 (n, features, classes),
                 d_feats.as_mut_ptr(),
                 features,
@@ -188,6 +190,7 @@ fn backward_values(
                 grad_rows,
                 View::new(weight.as_ptr(), classes, 1).t(),
                 1.0,
+                Threads::All,
             );
         }
         let d_rows = d_head[start * emb..(start + n) * emb]

@@ -140,8 +140,17 @@ impl View {
     }
 }
 
-/// `dst[m x n] (+)= scale * lhs[m x k] . rhs[k x n]` on one thread (callers parallelise over
-/// independent products). `dst` rows are `dst_row` apart, columns adjacent.
+/// How many threads one product uses.
+#[derive(Clone, Copy)]
+pub(crate) enum Threads {
+    /// The calling thread only: for products inside tasks that are already parallel.
+    One,
+    /// All of rayon's threads: for one large product.
+    All,
+}
+
+/// `dst[m x n] (+)= scale * lhs[m x k] . rhs[k x n]`. `dst` rows are `dst_row` apart, columns
+/// adjacent.
 ///
 /// # Safety
 /// Every view must address valid memory for its extent, and `dst` must not alias `lhs`/`rhs`.
@@ -154,63 +163,12 @@ pub(crate) unsafe fn matmul(
     lhs: View,
     rhs: View,
     scale: f32,
+    threads: Threads,
 ) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        matmul_on(
-            (m, n, k),
-            dst,
-            dst_row,
-            accumulate,
-            lhs,
-            rhs,
-            scale,
-            gemm::Parallelism::None,
-        )
-    }
-}
-
-/// [`matmul`] on all of rayon's threads, for one large product.
-///
-/// # Safety
-/// As for [`matmul`].
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn matmul_parallel(
-    (m, n, k): (usize, usize, usize),
-    dst: *mut f32,
-    dst_row: usize,
-    accumulate: bool,
-    lhs: View,
-    rhs: View,
-    scale: f32,
-) {
-    let threads = gemm::Parallelism::Rayon(rayon::current_num_threads());
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        matmul_on(
-            (m, n, k),
-            dst,
-            dst_row,
-            accumulate,
-            lhs,
-            rhs,
-            scale,
-            threads,
-        )
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-unsafe fn matmul_on(
-    (m, n, k): (usize, usize, usize),
-    dst: *mut f32,
-    dst_row: usize,
-    accumulate: bool,
-    lhs: View,
-    rhs: View,
-    scale: f32,
-    parallelism: gemm::Parallelism,
-) {
+    let parallelism = match threads {
+        Threads::One => gemm::Parallelism::None,
+        Threads::All => gemm::Parallelism::Rayon(rayon::current_num_threads()),
+    };
     // SAFETY: forwarded from the caller.
     unsafe {
         gemm::gemm(
@@ -266,6 +224,7 @@ mod tests {
                 View::new(lhs_t.as_ptr(), 2, 1).t(),
                 View::new(rhs.as_ptr(), 4, 1),
                 0.5,
+                Threads::One,
             )
         };
         // lhs . rhs = [[22, 28], [49, 64]]; dst = 1 + 0.5 * that.
