@@ -19,7 +19,7 @@ use burn::tensor::{Tensor, TensorPrimitive};
 use rayon::prelude::*;
 
 use super::math::simd_fn;
-use super::{downcast, f32_values, flex_tensor, matmul, Threads, View};
+use super::{downcast, f32_values, flex_tensor, matmul, Scratch, Threads, View};
 use crate::backend::{Cpu, CpuAutodiff};
 
 /// Pairs per chunk. A chunk's features are `CHUNK x emb x block` floats (100 MB at emb 384 /
@@ -122,7 +122,8 @@ fn forward_values(
 ) -> Vec<f32> {
     let Dims { pairs, classes, .. } = dims;
     let mut logits: Vec<f32> = (0..pairs).flat_map(|_| bias.iter().copied()).collect();
-    let mut features = vec![0f32; CHUNK.min(pairs) * dims.features()];
+    // Every element is written by `fill_features` before the product reads it.
+    let mut features = Scratch::take(CHUNK.min(pairs) * dims.features());
     for start in (0..pairs).step_by(CHUNK) {
         let rows = start..(start + CHUNK).min(pairs);
         let chunk = &mut features[..rows.len() * dims.features()];
@@ -160,8 +161,10 @@ fn backward_values(
     for row in grad.chunks(classes) {
         d_bias.iter_mut().zip(row).for_each(|(d, g)| *d += g);
     }
-    let mut feats = vec![0f32; CHUNK.min(pairs) * features];
-    let mut d_feats = vec![0f32; CHUNK.min(pairs) * features];
+    // Fully written before being read: by `fill_features`, and by a product that does not
+    // accumulate into its destination.
+    let mut feats = Scratch::take(CHUNK.min(pairs) * features);
+    let mut d_feats = Scratch::take(CHUNK.min(pairs) * features);
     for start in (0..pairs).step_by(CHUNK) {
         let rows = start..(start + CHUNK).min(pairs);
         let n = rows.len();

@@ -97,6 +97,65 @@ pub(crate) fn flex_tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
     FlexTensor::from_data(burn::tensor::TensorData::new(values, shape.to_vec()))
 }
 
+/// A reusable scratch buffer of `f32`: taken from a small per-thread pool, given back on drop.
+/// Its values are whatever the last user left: callers overwrite every element before
+/// reading. Large kernel scratch (the bilinear's feature chunks, 100 MB each at emb 384) is
+/// reused from step to step instead of being allocated and zeroed again; `perf` showed fresh
+/// allocations of it faulting in new pages every step (kernel `clear_page`, ~4% of the step).
+pub(crate) struct Scratch(Vec<f32>);
+
+/// Buffers each thread keeps for reuse.
+const POOLED: usize = 4;
+
+thread_local! {
+    static POOL: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Scratch {
+    /// A buffer of `len` values (zero only where it had to grow).
+    pub fn take(len: usize) -> Self {
+        let mut values = POOL
+            .with(|pool| {
+                let mut pool = pool.borrow_mut();
+                // The largest pooled buffer, so one large request does not grow a small one.
+                let best = (0..pool.len()).max_by_key(|&i| pool[i].capacity())?;
+                Some(pool.swap_remove(best))
+            })
+            .unwrap_or_default();
+        if values.len() < len {
+            values.resize(len, 0.0);
+        } else {
+            values.truncate(len);
+        }
+        Scratch(values)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Scratch {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let values = std::mem::take(&mut self.0);
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            if pool.len() < POOLED {
+                pool.push(values);
+            }
+        });
+    }
+}
+
 /// A raw pointer that parallel tasks may share because each writes a disjoint part of the
 /// buffer behind it.
 #[derive(Clone, Copy)]
@@ -205,6 +264,22 @@ mod tests {
         assert_eq!(downcast::<u32, i32>(7), Err(7));
         assert!(fused_backend::<Cpu>(Kernel::Gelu) && fused_backend::<CpuAutodiff>(Kernel::Gelu));
         assert!(!fused_backend::<burn::backend::NdArray>(Kernel::Gelu));
+    }
+
+    #[test]
+    fn scratch_buffers_are_reused_with_the_requested_length() {
+        let ptr = {
+            let mut a = Scratch::take(1000);
+            a[999] = 5.0;
+            a.as_ptr()
+        };
+        let b = Scratch::take(10);
+        assert_eq!(b.len(), 10);
+        assert_eq!(b.as_ptr(), ptr, "the pooled buffer is reused");
+        drop(b);
+        let c = Scratch::take(2000);
+        assert_eq!(c.len(), 2000);
+        assert_eq!(c[1999], 0.0, "growth is zeroed");
     }
 
     #[test]
