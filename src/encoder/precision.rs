@@ -43,9 +43,19 @@ impl Precision {
     }
 
     /// `linear(x)` for `x [batch, len, d_in]`, its product in this precision (bias added in f32).
+    ///
+    /// In f32 the batch and length are merged first: burn's `linear` on a 3-d input multiplies
+    /// each document separately and, in the backward pass, builds one weight gradient per
+    /// document and sums them; on `[batch * len, d_in]` both are one product. Same numbers, up
+    /// to summation order.
     pub fn linear<B: Backend>(self, linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
         match self {
-            Precision::F32 => linear.forward(x),
+            Precision::F32 => {
+                let [batch, len, d_in] = x.dims();
+                let y = linear.forward(x.reshape([batch * len, d_in]));
+                let d_out = y.dims()[1];
+                y.reshape([batch, len, d_out])
+            }
             Precision::Bf16 => {
                 let y = self.matmul(x, linear.weight.val().unsqueeze::<3>());
                 match &linear.bias {
