@@ -13,8 +13,9 @@ use burn::tensor::Tensor;
 use crate::encoder::config::EncoderConfig;
 use crate::encoder::dropout::{draw_seed, dropout};
 use crate::encoder::precision::Precision;
-use crate::kernels::attention::{fused_context, AttentionDropout, Qkv};
+use crate::kernels::attention::fused_context;
 use crate::kernels::attention_probs::fused_context_and_probs;
+use crate::kernels::heads::{AttentionDropout, Qkv};
 use crate::kernels::layer_norm::layer_norm;
 use crate::kernels::{fused_backend, Kernel};
 

@@ -5,7 +5,7 @@
 //!   `[batch, heads, len, len]`, as `transformers` returns the attentions;
 //! - [`ContextBackward`]: those probabilities and `v` -> the context `[batch, len, width]`.
 //!
-//! Same per-(document, head) tasks and strided products as [`super::attention`]; composed from
+//! Same per-(document, head) tasks ([`super::heads`]) as [`super::attention`]; composed from
 //! burn's ops this layer took five times as long as a fused one (124 ms vs 25 ms forward on the
 //! step benchmark).
 
@@ -20,11 +20,11 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorPrimitive};
 use rayon::prelude::*;
 
-use super::attention::{
-    head_probs, prepare, scores_backward, softmax_backward_rows, times, AttentionDropout,
-    AttentionShape, Prepared, Qkv,
+use super::heads::{
+    head_context, head_context_backward, head_probs, prepare, scores_backward,
+    softmax_backward_rows, times, AttentionDropout, AttentionShape, Prepared, Qkv,
 };
-use super::{downcast, f32_values, flex_tensor, matmul, Kernel, SharedMut, Threads, View};
+use super::{downcast, f32_values, flex_tensor, Kernel, SharedMut};
 use crate::backend::{Cpu, CpuAutodiff};
 
 /// Probabilities before dropout, and after it when there is dropout: `(probs, dropped)`.
@@ -109,22 +109,9 @@ fn context_values(shape: AttentionShape, dropped: &[f32], v: &[f32]) -> Vec<f32>
     let mut context = vec![0f32; shape.batch * len * shape.width()];
     let out = SharedMut(context.as_mut_ptr());
     (0..shape.batch * heads).into_par_iter().for_each(|task| {
-        let (b, h) = (task / heads, task % heads);
-        let p = View::new(dropped[task * len * len..].as_ptr(), len, 1);
-        let dst = out.at(shape.head_offset(b, h));
+        let weights = &dropped[task * len * len..(task + 1) * len * len];
         // SAFETY: head h of document b owns its columns of the context.
-        unsafe {
-            matmul(
-                (len, shape.head_dim, len),
-                dst,
-                shape.width(),
-                false,
-                p,
-                shape.head_view(v.as_ptr(), b, h),
-                1.0,
-                Threads::One,
-            )
-        };
+        unsafe { head_context(shape, weights, v, task, out) };
     });
     context
 }
@@ -157,33 +144,10 @@ impl Backward<Cpu, 2> for ContextBackward {
         dp.par_chunks_mut(len * len)
             .enumerate()
             .for_each(|(task, dp)| {
-                let (b, h) = (task / heads, task % heads);
-                let gh = shape.head_view(grad.as_ptr(), b, h);
-                let pt = View::new(p[task * len * len..].as_ptr(), len, 1).t();
-                let d = shape.head_dim;
-                // SAFETY: `dp` is this task's square; head h of document b owns its columns of dv.
-                unsafe {
-                    matmul(
-                        (len, len, d),
-                        dp.as_mut_ptr(),
-                        len,
-                        false,
-                        gh,
-                        shape.head_view(v.as_ptr(), b, h).t(),
-                        1.0,
-                        Threads::One,
-                    );
-                    matmul(
-                        (len, d, len),
-                        out_v.at(shape.head_offset(b, h)),
-                        shape.width(),
-                        false,
-                        pt,
-                        gh,
-                        1.0,
-                        Threads::One,
-                    );
-                }
+                let weights = &p[task * len * len..(task + 1) * len * len];
+                // SAFETY: `dp` is this task's square; head h of document b owns its columns of
+                // dv.
+                unsafe { head_context_backward(shape, (weights, &v, &grad), task, dp, out_v) };
             });
         let [p_node, v_node] = ops.parents;
         if let Some(node) = p_node {
@@ -303,4 +267,79 @@ fn tracked(
         Tensor::from_primitive(TensorPrimitive::Float(context_out)),
         Tensor::from_primitive(TensorPrimitive::Float(probs_out)),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::heads::testing::{inputs, reference_with_probs, HEADS, SEED};
+    use burn::tensor::{Distribution, Tolerance};
+
+    #[test]
+    fn fused_probabilities_and_context_match_the_composite_ops_with_gradients() {
+        type B = CpuAutodiff;
+        let ((q, k, v), bias) = inputs::<B>();
+        let (q, k, v) = (q.require_grad(), k.require_grad(), v.require_grad());
+        let device = q.device();
+        let w_context = Tensor::<B, 3>::random(q.dims(), Distribution::Normal(0.0, 1.0), &device);
+        let w_probs =
+            Tensor::<B, 4>::random([2, HEADS, 5, 5], Distribution::Normal(0.0, 1.0), &device);
+        // Both outputs feed the loss, as in ATLOP (context -> next layers, probs -> LOP).
+        let grads_of = |(context, probs): (Tensor<B, 3>, Tensor<B, 4>)| {
+            let loss = (context.clone() * w_context.clone()).sum()
+                + (probs.clone() * w_probs.clone()).sum();
+            let grads = loss.backward();
+            let grad = |t: &Tensor<B, 3>| t.grad(&grads).expect("input is tracked").into_data();
+            (
+                context.into_data(),
+                probs.into_data(),
+                [grad(&q), grad(&k), grad(&v)],
+            )
+        };
+        let drop = 0.3;
+        let want = grads_of(reference_with_probs(
+            (q.clone(), k.clone(), v.clone()),
+            bias.clone(),
+            Some(drop),
+        ));
+        let dropout = AttentionDropout {
+            seed: SEED,
+            prob: drop,
+        };
+        let fused = fused_context_and_probs(
+            (q.clone(), k.clone(), v.clone()),
+            &bias,
+            HEADS,
+            Some(dropout),
+        )
+        .unwrap_or_else(|_| panic!("Autodiff<Flex> takes the fused path"));
+        let got = grads_of(fused);
+        got.0
+            .assert_approx_eq::<f32>(&want.0, Tolerance::absolute(1e-5));
+        got.1
+            .assert_approx_eq::<f32>(&want.1, Tolerance::absolute(1e-5));
+        for (g, w) in got.2.iter().zip(&want.2) {
+            g.assert_approx_eq::<f32>(w, Tolerance::absolute(1e-4));
+        }
+        // Without autodiff (inference) and without dropout.
+        let plain = |t: &Tensor<B, 3>| t.clone().inner();
+        let want = reference_with_probs(
+            (plain(&q), plain(&k), plain(&v)),
+            bias.clone().inner(),
+            None,
+        );
+        let got = fused_context_and_probs(
+            (plain(&q), plain(&k), plain(&v)),
+            &bias.inner(),
+            HEADS,
+            None,
+        )
+        .unwrap_or_else(|_| panic!("burn-flex takes the fused path"));
+        got.0
+            .into_data()
+            .assert_approx_eq::<f32>(&want.0.into_data(), Tolerance::absolute(1e-5));
+        got.1
+            .into_data()
+            .assert_approx_eq::<f32>(&want.1.into_data(), Tolerance::absolute(1e-5));
+    }
 }

@@ -20,6 +20,7 @@ pub mod attention;
 pub mod attention_probs;
 pub mod bilinear;
 pub mod gelu;
+pub mod heads;
 pub mod layer_norm;
 pub mod math;
 

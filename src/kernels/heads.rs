@@ -1,0 +1,348 @@
+//! The per-(document, head) pieces both fused attention kernels ([`super::attention`] and
+//! [`super::attention_probs`]) are built from: the sizes and views of one call, its checks, and
+//! each task's products and row passes. A task is one head of one document; its products read and
+//! write the `[batch, len, heads * head_dim]` layout of the projections through strided views,
+//! so heads are never split into or merged from a head-major copy.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+
+use super::math::{self, simd_fn};
+use super::{matmul, SharedMut, Threads, View};
+
+/// Sizes of one attention call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttentionShape {
+    pub batch: usize,
+    pub len: usize,
+    pub heads: usize,
+    pub head_dim: usize,
+}
+
+impl AttentionShape {
+    pub(super) fn width(&self) -> usize {
+        self.heads * self.head_dim
+    }
+
+    pub(super) fn scale(&self) -> f32 {
+        1.0 / (self.head_dim as f32).sqrt()
+    }
+
+    /// Where head `h` of document `b` starts in a `[batch, len, width]` buffer.
+    pub(super) fn head_offset(&self, b: usize, h: usize) -> usize {
+        b * self.len * self.width() + h * self.head_dim
+    }
+
+    /// View of head `h` of document `b` in a `[batch, len, width]` buffer: rows are tokens.
+    pub(super) fn head_view(&self, base: *const f32, b: usize, h: usize) -> View {
+        View::new(base.wrapping_add(self.head_offset(b, h)), self.width(), 1)
+    }
+}
+
+/// Dropout of the probabilities in a fused call: a keep mask as `encoder::dropout` draws it.
+pub struct AttentionDropout {
+    pub seed: u64,
+    pub prob: f64,
+}
+
+/// Query, key and value projections, each `[batch, len, heads * head_dim]`.
+pub type Qkv<B> = (Tensor<B, 3>, Tensor<B, 3>, Tensor<B, 3>);
+
+/// What both attention kernels check and build before running: the sizes, the key bias as
+/// `[batch, len]` values and the dropout keep mask.
+pub(super) struct Prepared {
+    pub shape: AttentionShape,
+    pub bias: Vec<f32>,
+    pub keep: Option<Arc<Vec<f32>>>,
+}
+
+/// `None` when the shapes do not fit the kernels (empty, heads not dividing the width, q/k/v
+/// of different shapes, a bias that is not one value per key).
+pub(super) fn prepare<B: Backend>(
+    (q, k, v): (&Tensor<B, 3>, &Tensor<B, 3>, &Tensor<B, 3>),
+    key_bias: &Tensor<B, 4>,
+    heads: usize,
+    dropout: Option<AttentionDropout>,
+) -> Option<Prepared> {
+    let [batch, len, width] = q.dims();
+    let empty = batch == 0 || len == 0 || width == 0;
+    if empty || heads == 0 || width % heads != 0 || k.dims() != q.dims() || v.dims() != q.dims() {
+        return None;
+    }
+    let shape = AttentionShape {
+        batch,
+        len,
+        heads,
+        head_dim: width / heads,
+    };
+    let bias = key_bias.to_data().into_vec::<f32>().ok()?;
+    if bias.len() != batch * len {
+        return None;
+    }
+    let keep = dropout.map(|d| {
+        let n = batch * heads * len * len;
+        Arc::new(crate::encoder::dropout::keep_mask(d.seed, n, 1.0 - d.prob))
+    });
+    Some(Prepared { shape, bias, keep })
+}
+
+simd_fn! {
+    /// Each row of `scores` (`len` wide) becomes `softmax(row + bias)`.
+    pub(super) fn softmax_rows(scores: &mut [f32], len: usize, bias: &[f32]) {
+        for row in scores.chunks_mut(len) {
+            row.iter_mut().zip(bias).for_each(|(s, b)| *s += b);
+            let max = math::max(row);
+            row.iter_mut().for_each(|s| *s = math::exp(*s - max));
+            let inv = 1.0 / math::sum(row);
+            row.iter_mut().for_each(|s| *s *= inv);
+        }
+    }
+}
+
+simd_fn! {
+    /// `out = a * b` elementwise.
+    pub(super) fn times(a: &[f32], b: &[f32], out: &mut [f32]) {
+        out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (a, b))| *o = a * b);
+    }
+}
+
+simd_fn! {
+    /// Rows of `grads` (`len` wide), the gradient of the dropped probabilities, become the
+    /// gradient of the scores: through dropout (`keep`), then softmax,
+    /// `dS = P * dP - P * sum_j(P * dP)`.
+    pub(super) fn softmax_backward_rows(grads: &mut [f32], probs: &[f32], keep: Option<&[f32]>, len: usize) {
+        for (i, row) in grads.chunks_mut(len).enumerate() {
+            let p_row = &probs[i * len..(i + 1) * len];
+            if let Some(keep) = keep {
+                let keep = &keep[i * len..(i + 1) * len];
+                row.iter_mut().zip(keep).for_each(|(g, m)| *g *= m);
+            }
+            row.iter_mut().zip(p_row).for_each(|(g, p)| *g *= p);
+            let dot = math::sum(row);
+            row.iter_mut().zip(p_row).for_each(|(g, p)| *g -= p * dot);
+        }
+    }
+}
+
+/// Task `task` = (document b, head h): its probabilities `softmax(q_h k_h^T / sqrt(d) + bias_b)`
+/// into `p` (`len x len`).
+pub(super) fn head_probs(
+    shape: AttentionShape,
+    (q, k): (&[f32], &[f32]),
+    key_bias: &[f32],
+    task: usize,
+    p: &mut [f32],
+) {
+    let AttentionShape { len, heads, .. } = shape;
+    let (b, h) = (task / heads, task % heads);
+    let (qh, kh) = (
+        shape.head_view(q.as_ptr(), b, h),
+        shape.head_view(k.as_ptr(), b, h),
+    );
+    // SAFETY: the views stay inside q and k; `p` holds len x len values.
+    unsafe {
+        matmul(
+            (len, len, shape.head_dim),
+            p.as_mut_ptr(),
+            len,
+            false,
+            qh,
+            kh.t(),
+            shape.scale(),
+            Threads::One,
+        )
+    };
+    softmax_rows(p, len, &key_bias[b * len..(b + 1) * len]);
+}
+
+/// Task `task`'s score gradient `ds` (`len x len`) into its columns of `dq` and `dk`:
+/// `S = scale * Q K^T`, so `dQ = scale * dS . K` and `dK = scale * dS^T . Q`.
+///
+/// # Safety
+/// `dq`, `dk` point to `[batch, len, width]` buffers in which no other thread writes task
+/// `task`'s columns.
+pub(super) unsafe fn scores_backward(
+    shape: AttentionShape,
+    (q, k): (&[f32], &[f32]),
+    ds: &[f32],
+    task: usize,
+    (dq, dk): (SharedMut, SharedMut),
+) {
+    let AttentionShape { len, heads, .. } = shape;
+    let (b, h) = (task / heads, task % heads);
+    let (qh, kh) = (
+        shape.head_view(q.as_ptr(), b, h),
+        shape.head_view(k.as_ptr(), b, h),
+    );
+    let dsv = View::new(ds.as_ptr(), len, 1);
+    let at = shape.head_offset(b, h);
+    let dims = (len, shape.head_dim, len);
+    // SAFETY: the views stay inside their buffers; the caller owns these columns of dq, dk.
+    unsafe {
+        matmul(
+            dims,
+            dq.at(at),
+            shape.width(),
+            false,
+            dsv,
+            kh,
+            shape.scale(),
+            Threads::One,
+        );
+        matmul(
+            dims,
+            dk.at(at),
+            shape.width(),
+            false,
+            dsv.t(),
+            qh,
+            shape.scale(),
+            Threads::One,
+        );
+    }
+}
+
+/// The probabilities as the context uses them: `p * keep` with dropout, `p` itself without.
+pub(super) fn apply_keep<'a>(p: &'a [f32], keep: Option<&[f32]>) -> Cow<'a, [f32]> {
+    match keep {
+        Some(keep) => {
+            let mut dropped = vec![0f32; p.len()];
+            times(p, keep, &mut dropped);
+            Cow::Owned(dropped)
+        }
+        None => Cow::Borrowed(p),
+    }
+}
+
+/// Task `task`'s context: `weights` (`len x len`, the probabilities after dropout) `. v_h`,
+/// written into its columns of the `[batch, len, width]` buffer behind `context`.
+///
+/// # Safety
+/// `context` points to a `[batch, len, width]` buffer in which no other thread writes task
+/// `task`'s columns.
+pub(super) unsafe fn head_context(
+    shape: AttentionShape,
+    weights: &[f32],
+    v: &[f32],
+    task: usize,
+    context: SharedMut,
+) {
+    let AttentionShape { len, heads, .. } = shape;
+    let (b, h) = (task / heads, task % heads);
+    // SAFETY: the views stay inside `weights` and `v`; the caller owns these columns.
+    unsafe {
+        matmul(
+            (len, shape.head_dim, len),
+            context.at(shape.head_offset(b, h)),
+            shape.width(),
+            false,
+            View::new(weights.as_ptr(), len, 1),
+            shape.head_view(v.as_ptr(), b, h),
+            1.0,
+            Threads::One,
+        )
+    };
+}
+
+/// Backward of [`head_context`] for task `task`: `d_weights = dC_h . v_h^T` into `d_weights`
+/// (`len x len`) and `dv_h = weights^T . dC_h` into its columns of the buffer behind `dv`.
+///
+/// # Safety
+/// As for [`head_context`], for `dv`.
+pub(super) unsafe fn head_context_backward(
+    shape: AttentionShape,
+    (weights, v, grad): (&[f32], &[f32], &[f32]),
+    task: usize,
+    d_weights: &mut [f32],
+    dv: SharedMut,
+) {
+    let AttentionShape { len, heads, .. } = shape;
+    let (b, h) = (task / heads, task % heads);
+    let gh = shape.head_view(grad.as_ptr(), b, h);
+    let d = shape.head_dim;
+    // SAFETY: the views stay inside their buffers; `d_weights` is the caller's own; the caller
+    // owns these columns of dv.
+    unsafe {
+        matmul(
+            (len, len, d),
+            d_weights.as_mut_ptr(),
+            len,
+            false,
+            gh,
+            shape.head_view(v.as_ptr(), b, h).t(),
+            1.0,
+            Threads::One,
+        );
+        matmul(
+            (len, d, len),
+            dv.at(shape.head_offset(b, h)),
+            shape.width(),
+            false,
+            View::new(weights.as_ptr(), len, 1).t(),
+            gh,
+            1.0,
+            Threads::One,
+        );
+    }
+}
+
+/// Inputs and the composite reference the attention kernels' tests compare against.
+#[cfg(test)]
+pub(super) mod testing {
+    use super::*;
+    use crate::encoder::dropout::keep_mask;
+    use burn::tensor::activation::softmax;
+    use burn::tensor::{Distribution, TensorData};
+
+    pub const HEADS: usize = 3;
+    pub const SEED: u64 = 42;
+
+    /// The same attention with burn ops (as `encoder::attention` composes it).
+    pub fn reference<B: Backend>(
+        (q, k, v): Qkv<B>,
+        key_bias: Tensor<B, 4>,
+        drop: Option<f64>,
+    ) -> Tensor<B, 3> {
+        reference_with_probs((q, k, v), key_bias, drop).0
+    }
+
+    /// The context and the probabilities after dropout.
+    pub fn reference_with_probs<B: Backend>(
+        (q, k, v): Qkv<B>,
+        key_bias: Tensor<B, 4>,
+        drop: Option<f64>,
+    ) -> (Tensor<B, 3>, Tensor<B, 4>) {
+        let [batch, len, width] = q.dims();
+        let d = width / HEADS;
+        let split = |x: Tensor<B, 3>| x.reshape([batch, len, HEADS, d]).swap_dims(1, 2);
+        let q = split(q).div_scalar((d as f64).sqrt());
+        let mut probs = softmax(q.matmul(split(k).swap_dims(2, 3)) + key_bias, 3);
+        if let Some(p) = drop {
+            let mask = keep_mask(SEED, batch * HEADS * len * len, 1.0 - p);
+            let mask = TensorData::new(mask, [batch, HEADS, len, len]);
+            let device = probs.device();
+            probs = probs * Tensor::from_data(mask, &device);
+        }
+        let context = probs
+            .clone()
+            .matmul(split(v))
+            .swap_dims(1, 2)
+            .reshape([batch, len, width]);
+        (context, probs)
+    }
+
+    /// q, k, v [2, 5, 12] and a key bias that masks the last two keys of document 1.
+    pub fn inputs<B: Backend>() -> (Qkv<B>, Tensor<B, 4>) {
+        let device = Default::default();
+        let make =
+            || Tensor::<B, 3>::random([2, 5, 4 * HEADS], Distribution::Normal(0.0, 1.0), &device);
+        let mut bias = vec![0f32; 10];
+        bias[8] = -10_000.0;
+        bias[9] = -10_000.0;
+        let bias = Tensor::from_data(TensorData::new(bias, [2, 1, 1, 5]), &device);
+        ((make(), make(), make()), bias)
+    }
+}
