@@ -33,3 +33,37 @@ pub type CpuAutodiff = burn::backend::Autodiff<Cpu>;
 pub type Cuda = burn::backend::Cuda;
 #[cfg(feature = "cuda")]
 pub type CudaAutodiff = burn::backend::Autodiff<Cuda>;
+
+/// A backend as people name it: `CPU (burn-flex, f32)`, `CUDA (burn-cuda, f32)`, with
+/// `+ autodiff` for training backends; the Rust type path for any other backend.
+pub fn describe<B: 'static>() -> String {
+    let name = std::any::type_name::<B>();
+    let base = if name.contains("burn_flex") {
+        "CPU (burn-flex, f32)"
+    } else if name.contains("burn_cuda") || name.contains("CudaRuntime") {
+        "CUDA (burn-cuda, f32)"
+    } else if name.contains("burn_wgpu") || name.contains("WgpuRuntime") {
+        "WebGPU/Vulkan (burn-wgpu, f32)"
+    } else if name.contains("burn_ndarray") {
+        "CPU (burn-ndarray, f32)"
+    } else {
+        return name.to_string();
+    };
+    if name.contains("Autodiff") {
+        format!("{base} + autodiff")
+    } else {
+        base.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backends_are_named_for_people() {
+        assert_eq!(super::describe::<super::Cpu>(), "CPU (burn-flex, f32)");
+        assert_eq!(
+            super::describe::<super::CpuAutodiff>(),
+            "CPU (burn-flex, f32) + autodiff"
+        );
+    }
+}

@@ -82,6 +82,15 @@ pub enum AtlopError {
     #[error("run folder {}: {message}", path.display())]
     Run { path: PathBuf, message: String },
 
+    /// Training that ended before its last epoch: stopped by the user (exit 130 at the command
+    /// line) or by a failure (a checkpoint that could not be written, a non-finite loss).
+    #[error("run folder {}: {message}", path.display())]
+    Stopped {
+        path: PathBuf,
+        message: String,
+        by_user: bool,
+    },
+
     /// Inputs that are individually valid but do not fit together (shapes, class counts).
     #[error("{0}")]
     Invalid(String),

@@ -10,6 +10,7 @@
 //! [`evaluation`] (official metrics).
 
 pub mod allocator;
+pub mod atomic;
 pub mod backend;
 pub mod batch;
 pub mod bench;
@@ -24,6 +25,7 @@ pub mod experiment;
 pub mod features;
 pub mod inference;
 pub mod kernels;
+pub mod machine;
 pub mod model;
 pub mod pipeline;
 pub mod run_folder;

@@ -13,7 +13,11 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
+            // A run the user stopped exits as an interrupted program does (128 + SIGINT).
+            let by_user = err
+                .downcast_ref::<atlop::AtlopError>()
+                .is_some_and(|e| matches!(e, atlop::AtlopError::Stopped { by_user: true, .. }));
+            std::process::ExitCode::from(if by_user { 130 } else { 1 })
         }
     }
 }

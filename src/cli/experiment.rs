@@ -1,10 +1,13 @@
 //! `atlop experiment <name>`: the rows of one of the paper's tables (or all), from the
-//! definitions in `experiments/`: prints the plan, then trains what is missing and writes the
-//! tables (or, with `--dry-run`, estimates the time).
+//! definitions in `experiments/`: prints the plan and where each model stands, writes the tables
+//! from the committed model records, and with `--train` continues the campaign (or, with
+//! `--dry-run`, estimates the time left).
 
 use std::path::PathBuf;
 
-use atlop::experiment::{estimate, render, run_experiment, Definitions, ExperimentOptions, TABLES};
+use atlop::experiment::{
+    default_runs_dir, estimate, render, run_experiment, Definitions, ExperimentOptions, TABLES,
+};
 
 use super::{ExperimentName, Profile};
 
@@ -18,17 +21,25 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "local")]
     pub profile: Profile,
     /// Seeds per model (the base seed, +1, ...); cells are mean ± std over them.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 3)]
     pub seeds: usize,
-    /// Print the plan and its estimated time, run nothing.
+    /// Train the models that are not finished, one after another (resumable: a stopped
+    /// campaign continues where it stopped). Without it nothing is trained.
     #[arg(long)]
+    pub train: bool,
+    /// Print the plan and its estimated remaining time (may train a throw-away calibration
+    /// model for a few steps), run nothing.
+    #[arg(long, conflicts_with = "train")]
     pub dry_run: bool,
     /// Retrain models that are already finished.
-    #[arg(long)]
+    #[arg(long, requires = "train")]
     pub force: bool,
-    /// Folder of the experiments' run folders.
-    #[arg(long, default_value = "runs/experiments")]
-    pub runs_dir: PathBuf,
+    /// Folder of the run folders (default: $ATLOP_RUNS, else ~/.cache/atlop/runs).
+    #[arg(long)]
+    pub runs_dir: Option<PathBuf>,
+    /// Folder of the finished models' records.
+    #[arg(long, default_value = "results/models")]
+    pub records_dir: PathBuf,
     /// Folder the tables are written to.
     #[arg(long, default_value = "results")]
     pub results_dir: PathBuf,
@@ -53,10 +64,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let options = ExperimentOptions {
         profile,
         seeds: args.seeds,
+        train: args.train,
         force: args.force,
-        runs_dir: args.runs_dir,
+        runs_dir: args.runs_dir.unwrap_or_else(default_runs_dir),
+        records_dir: args.records_dir,
         results_dir: args.results_dir,
-        command: std::env::args().collect::<Vec<_>>().join(" "),
+        // The same for `all` and each table: the tables it writes are the same.
+        command: format!(
+            "cargo run --release -- experiment <table> --profile {} --seeds {}",
+            profile.name(),
+            args.seeds
+        ),
     };
     let device = Default::default();
     #[cfg(feature = "cuda")]

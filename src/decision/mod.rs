@@ -63,6 +63,24 @@ pub struct Tuned {
 }
 
 impl Strategy {
+    /// How tables, logs and the dashboard name the rule: `adaptive (top 4)`, `global threshold`,
+    /// `per-class thresholds`, `TH logit (top 4)`.
+    pub fn label(&self) -> String {
+        let top = |k: usize| {
+            if k == 0 {
+                String::new()
+            } else {
+                format!(" (top {k})")
+            }
+        };
+        match *self {
+            Strategy::Adaptive { top_k } => format!("adaptive{}", top(top_k)),
+            Strategy::Global { top_k } => format!("global threshold{}", top(top_k)),
+            Strategy::PerClass { top_k } => format!("per-class thresholds{}", top(top_k)),
+            Strategy::ThresholdLogit { top_k } => format!("TH logit{}", top(top_k)),
+        }
+    }
+
     /// Fits the strategy on dev scores and their gold relations.
     pub fn tune(
         &self,
@@ -208,6 +226,13 @@ mod tests {
         );
         assert_eq!(none.unwrap().f1, 0.0);
         assert!(micro_f1(&pred, &Decisions::default()).is_err());
+    }
+
+    #[test]
+    fn strategies_have_readable_labels() {
+        assert_eq!(Strategy::Adaptive { top_k: 4 }.label(), "adaptive (top 4)");
+        assert_eq!(Strategy::Global { top_k: 0 }.label(), "global threshold");
+        assert_eq!(Strategy::PerClass { top_k: 1 }.label(), "per-class thresholds (top 1)");
     }
 
     #[test]

@@ -3,8 +3,7 @@
 //! `r` the relation's P-id.
 
 use std::collections::HashSet;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -66,25 +65,7 @@ pub fn write_result_json(path: &Path, entries: &[CodalabEntry]) -> Result<()> {
         path: path.to_path_buf(),
         source,
     })?;
-    let tmp = temporary_path(path);
-    let written = std::fs::File::create(&tmp).and_then(|mut file| {
-        file.write_all(&text)?;
-        file.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
-        // Best effort: the temporary file is ours and useless now.
-        let _ = std::fs::remove_file(&tmp);
-        return Err(AtlopError::io(path, e));
-    }
-    Ok(())
-}
-
-fn temporary_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "result.json".into());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    crate::atomic::write_bytes_atomically(path, &text)
 }
 
 #[cfg(test)]

@@ -12,21 +12,25 @@ use super::rows::{Cell, RowResult};
 use super::saved_scores::write_atomic;
 use crate::error::{AtlopError, Result};
 
-/// How a table was produced.
+/// How a table was produced: from the records of its finished models, so that regenerating it
+/// from the same records writes the same file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
+    /// The command that regenerates the table (and continues the campaign with `--train`).
     pub command: String,
-    pub git_commit: Option<String>,
+    /// Commits that trained the finished models.
+    pub git_commits: Vec<String>,
     pub profile: String,
-    /// Data files (with their sha256) of the models, from their `run.json`, and the document
-    /// slices each split uses.
+    /// Data files (with their sha256) of the models, and the document slices each split uses.
     pub data_files: Vec<String>,
     pub encoders: Vec<String>,
     pub seeds: Vec<u64>,
-    pub backend: String,
-    /// Wall time of this invocation (training included), seconds.
-    pub wall_seconds: f64,
-    /// Training time of the models behind the table, summed over their (last) runs, seconds.
+    pub backends: Vec<String>,
+    /// CPU (model and vector extensions) and threads of the machines that trained the models.
+    pub machines: Vec<String>,
+    pub models_finished: usize,
+    pub models_planned: usize,
+    /// Training time of the finished models (dev passes included), summed, seconds.
     pub training_seconds: f64,
 }
 
@@ -58,30 +62,37 @@ pub fn render(table: &Table, result: &TableResult) -> String {
     let p = &result.provenance;
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", table.title);
-    let _ = writeln!(out, "- command: `{}`", p.command);
     let _ = writeln!(
         out,
-        "- git commit: {}",
-        p.git_commit.as_deref().unwrap_or("unknown")
+        "- regenerate: `{}`",
+        p.command.replace("<table>", &table.name)
+    );
+    let _ = writeln!(
+        out,
+        "- models: {} of {} planned finished (each one's record is in `results/models/{}/`)",
+        p.models_finished, p.models_planned, p.profile
     );
     let _ = writeln!(out, "- profile: {}", p.profile);
-    let _ = writeln!(out, "- encoder(s): {}", p.encoders.join(", "));
+    let list = |v: &[String]| if v.is_empty() { "-".to_string() } else { v.join(", ") };
+    let _ = writeln!(out, "- encoder(s): {}", list(&p.encoders));
     let seeds: Vec<String> = p.seeds.iter().map(u64::to_string).collect();
-    let _ = writeln!(out, "- seeds: {}", seeds.join(", "));
-    let _ = writeln!(out, "- backend: {}", p.backend);
+    let _ = writeln!(out, "- seeds: {}", list(&seeds));
+    let _ = writeln!(out, "- backend: {}", list(&p.backends));
+    let _ = writeln!(out, "- hardware: {}", list(&p.machines));
     let _ = writeln!(
         out,
-        "- wall time: {:.0} s this invocation; the models' training took {:.0} s",
-        p.wall_seconds, p.training_seconds
+        "- training time of the finished models: {:.1} h (dev passes included)",
+        p.training_seconds / 3600.0
     );
+    let _ = writeln!(out, "- trained at git commit(s): {}", list(&p.git_commits));
     let _ = writeln!(out, "- data files:");
     for file in &p.data_files {
         let _ = writeln!(out, "  - {file}");
     }
     let _ = writeln!(
         out,
-        "\nOurs = mean ± sample std over seeds (percent); paper = Zhou et al. (2021); \
-         diff = ours - paper.\n"
+        "\nOurs = mean ± sample std over the seeds finished so far (percent; `(k/n seeds)` when \
+         fewer than planned); paper = Zhou et al. (2021); diff = ours - paper.\n"
     );
     let mut header = "| row | decision |".to_string();
     let mut rule = "|---|---|".to_string();
@@ -92,7 +103,7 @@ pub fn render(table: &Table, result: &TableResult) -> String {
     let _ = writeln!(out, "{header}\n{rule}");
     let mut notes = Vec::new();
     for row in &result.rows {
-        let _ = write!(out, "| {} | {:?} |", row.label, row.decision);
+        let _ = write!(out, "| {} | {} |", row.label, row.decision.label());
         for cell in &row.cells {
             let _ = write!(out, " {} |", ours(cell, &mut notes));
             let _ = write!(
@@ -113,21 +124,38 @@ pub fn render(table: &Table, result: &TableResult) -> String {
     out
 }
 
-/// Our cell: `mean ± std`, or a footnote mark naming why it is empty.
+/// Our cell: `mean ± std` (with `(k/n seeds)` while seeds are missing), or where its models
+/// stand (`training (3/30 epochs)`, `not run`), long reasons as footnotes.
 fn ours(cell: &Cell, notes: &mut Vec<String>) -> String {
-    match (cell.mean, cell.std, &cell.note) {
-        (Some(m), Some(s), _) if cell.values.len() > 1 => format!("{m:.2} ± {s:.2}"),
-        (Some(m), _, _) => format!("{m:.2}"),
-        (None, _, Some(note)) => {
-            let index = match notes.iter().position(|n| n == note) {
-                Some(i) => i,
-                None => {
-                    notes.push(note.clone());
-                    notes.len() - 1
-                }
+    let mut mark = |note: &str| {
+        let index = match notes.iter().position(|n| n == note) {
+            Some(i) => i,
+            None => {
+                notes.push(note.to_string());
+                notes.len() - 1
+            }
+        };
+        format!("[{}]", index + 1)
+    };
+    let n = cell.values.len();
+    match (cell.mean, cell.std) {
+        (Some(m), Some(s)) => {
+            let value = if n > 1 {
+                format!("{m:.2} ± {s:.2}")
+            } else {
+                format!("{m:.2}")
             };
-            format!("n/a [{}]", index + 1)
+            if n < cell.planned {
+                let why = cell.note.as_deref().map(&mut mark).unwrap_or_default();
+                format!("{value} ({n}/{} seeds){why}", cell.planned)
+            } else {
+                value
+            }
         }
-        (None, _, None) => "-".into(),
+        _ => match &cell.note {
+            Some(note) if note.len() <= 28 => note.clone(),
+            Some(note) => format!("n/a {}", mark(note)),
+            None => "-".into(),
+        },
     }
 }

@@ -1,26 +1,17 @@
-//! Every row of a table from its trained models' saved logits: the row's decision rule is tuned
-//! on dev and applied unchanged to test (paper Table 6: "tuned on dev, applied to test"), per
-//! seed; a cell is the mean ± sample standard deviation over seeds, in percent.
-
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+//! Every row of a table from its models' records: the row's decision rule was tuned on dev and
+//! applied unchanged to test (paper Table 6: "tuned on dev, applied to test") when each model's
+//! record was written; a cell is the mean ± sample standard deviation over the seeds recorded so
+//! far, in percent, and says how many of the planned seeds that is. A cell without a value says
+//! where its models stand (`training (12/30 epochs)`, `not run`, ...).
 
 use serde::{Deserialize, Serialize};
 
-use super::definition::{Row, Table};
+use super::definition::Table;
 use super::profile::column_ref;
-use super::runner::ModelJob;
-use super::saved_scores;
-use crate::config::{DocSlice, RunConfig};
-use crate::data::DatasetKind;
-use crate::decision::{Decisions, ScoreMatrix, Strategy};
-use crate::error::{AtlopError, Result};
-use crate::evaluation::docred::EntityBucket;
-use crate::evaluation::whole_set::EvalSet;
-use crate::evaluation::TrainFacts;
-use crate::features::tokenizer::DocTokenizer;
-use crate::pipeline::{load_documents, load_split};
-use crate::run_folder::RunFolder;
+use super::record::{BucketScore, ModelRecord};
+use super::runner::{JobState, ModelJob};
+use crate::decision::Strategy;
+use crate::error::Result;
 
 /// One cell: our values per seed and the paper's number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,9 +24,13 @@ pub struct Cell {
     pub paper: Option<f64>,
     /// `mean - paper`.
     pub diff: Option<f64>,
-    /// Why there is no value ("not available here: ...", unlabelled test).
+    /// Why there is no value ("not available here: ...", "training (3/30 epochs)"), or for a
+    /// partial mean where the missing seeds stand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Seeds planned for the cell; `values` may hold fewer while the campaign runs.
+    #[serde(default)]
+    pub planned: usize,
 }
 
 /// Dev F1 of the documents with a given number of entities (Figure 4), percent per seed.
@@ -61,30 +56,21 @@ pub struct RowResult {
     pub dev_by_entities: Vec<BucketCell>,
 }
 
-/// Metrics of one model under one decision: `dev_f1`, `dev_ign_f1`, `test_f1`, `test_ign_f1`.
-type Metrics = BTreeMap<String, f64>;
-
-/// What one model gives a row: its metrics and (DocRED) its dev entity-count buckets.
-struct ModelScores {
-    metrics: Metrics,
-    dev_buckets: Vec<EntityBucket>,
-}
-
-/// Fills every row of `table` from the finished models among `jobs`.
-pub fn fill_table(table: &Table, jobs: &[ModelJob]) -> Result<Vec<RowResult>> {
-    let mut sets: BTreeMap<String, (EvalSet, Option<EvalSet>)> = BTreeMap::new();
+/// Fills every row of `table` from the records of `jobs` (`states[i]` is where `jobs[i]` stands).
+pub fn fill_table(table: &Table, jobs: &[ModelJob], states: &[JobState]) -> Result<Vec<RowResult>> {
     let mut out = Vec::new();
     for row in &table.rows {
         let mut cells = Vec::new();
         let mut seeds = Vec::new();
         let mut buckets: Vec<BucketCell> = Vec::new();
-        let mut scored: BTreeMap<PathBuf, ModelScores> = BTreeMap::new();
+        let mut bucket_models: Vec<u64> = Vec::new();
         for column in &table.columns {
             let cref = column_ref(table.dataset, column);
-            let row_jobs: Vec<&ModelJob> = jobs
+            let row_jobs: Vec<(&ModelJob, &JobState)> = jobs
                 .iter()
-                .filter(|j| j.base == cref.base && j.variant == row.variant)
-                .filter(|j| j.encoder == row.encoder)
+                .zip(states)
+                .filter(|(j, _)| j.base == cref.base && j.variant == row.variant)
+                .filter(|(j, _)| j.encoder == row.encoder)
                 .collect();
             let mut cell = Cell {
                 column: column.clone(),
@@ -94,25 +80,40 @@ pub fn fill_table(table: &Table, jobs: &[ModelJob]) -> Result<Vec<RowResult>> {
                 paper: row.paper.get(column).copied(),
                 diff: None,
                 note: None,
+                planned: row_jobs.len(),
             };
-            if let Some(Err(why)) = row_jobs.first().map(|j| &j.config) {
-                cell.note = Some(format!("not available here: {why}"));
-            }
-            for job in row_jobs.iter().filter(|j| j.config.is_ok()) {
-                // Tuned and scored once per model, whichever columns read it.
-                if !scored.contains_key(&job.dir) {
-                    let model = model_metrics(job, row, &mut sets)?;
-                    add_buckets(&mut buckets, &model.dev_buckets);
-                    scored.insert(job.dir.clone(), model);
-                }
-                let metrics = &scored[&job.dir].metrics;
-                match metrics.get(&cref.metric) {
-                    Some(v) => cell.values.push(v * 100.0),
-                    None => cell.note = Some("no labelled test set (scored on CodaLab)".into()),
+            let mut waiting = Vec::new();
+            for (job, state) in &row_jobs {
+                let JobState::Recorded(record) = state else {
+                    waiting.push(format!("seed {}: {}", job.seed, state.describe()));
+                    continue;
+                };
+                match record_value(record, &row.decision, &cref.metric) {
+                    Ok(v) => cell.values.push(v),
+                    Err(why) => waiting.push(why),
                 }
                 if !seeds.contains(&job.seed) {
                     seeds.push(job.seed);
                 }
+                if !bucket_models.contains(&job.seed) {
+                    bucket_models.push(job.seed);
+                    if let Some(d) = record.decision(&row.decision) {
+                        add_buckets(&mut buckets, &d.dev_by_entities);
+                    }
+                }
+            }
+            if !waiting.is_empty() {
+                // One line per state, not per seed, when every seed waits for the same reason.
+                let states: Vec<String> = waiting
+                    .iter()
+                    .map(|w| w.split_once(": ").map_or(w.as_str(), |(_, s)| s).to_string())
+                    .collect();
+                let all_same = states.windows(2).all(|w| w[0] == w[1]);
+                cell.note = Some(if all_same && cell.values.is_empty() {
+                    states[0].clone()
+                } else {
+                    waiting.join("; ")
+                });
             }
             summarise(&mut cell);
             cells.push(cell);
@@ -133,8 +134,26 @@ pub fn fill_table(table: &Table, jobs: &[ModelJob]) -> Result<Vec<RowResult>> {
     Ok(out)
 }
 
+/// A column of one record under a decision, or why it has none.
+fn record_value(record: &ModelRecord, decision: &Strategy, metric: &str) -> std::result::Result<f64, String> {
+    if record.decision(decision).is_none() {
+        return Err(format!(
+            "seed {}: the record has no `{}` decision (rebuild it with --force)",
+            record.seed,
+            decision.label()
+        ));
+    }
+    record.metric(decision, metric).ok_or_else(|| {
+        if metric.starts_with("test") {
+            "no labelled test set (scored on CodaLab)".to_string()
+        } else {
+            format!("seed {}: the record has no {metric}", record.seed)
+        }
+    })
+}
+
 /// Adds one model's bucket F1s (percent) to the row's buckets.
-fn add_buckets(buckets: &mut Vec<BucketCell>, seed: &[EntityBucket]) {
+fn add_buckets(buckets: &mut Vec<BucketCell>, seed: &[BucketScore]) {
     for (i, b) in seed.iter().enumerate() {
         if buckets.len() <= i {
             let label = match b.max_entities {
@@ -148,7 +167,10 @@ fn add_buckets(buckets: &mut Vec<BucketCell>, seed: &[EntityBucket]) {
                 mean: None,
             });
         }
-        buckets[i].values.push(b.scores.f1 * 100.0);
+        // A bucket without documents has no F1 (not 0): it stays out of the mean and the figure.
+        if b.documents > 0 {
+            buckets[i].values.push(b.f1_pct);
+        }
     }
 }
 
@@ -168,86 +190,6 @@ fn summarise(cell: &mut Cell) {
     cell.diff = cell.paper.map(|p| mean - p);
 }
 
-/// Tunes the row's decision on the model's dev logits and scores dev and (labelled) test.
-fn model_metrics(
-    job: &ModelJob,
-    row: &Row,
-    sets: &mut BTreeMap<String, (EvalSet, Option<EvalSet>)>,
-) -> Result<ModelScores> {
-    let folder = RunFolder::open(&job.dir)?;
-    let config = folder.read_config()?;
-    let key = format!("{:?}", config.data);
-    if !sets.contains_key(&key) {
-        sets.insert(key.clone(), eval_sets(&folder, &config)?);
-    }
-    let Some((dev, test)) = sets.get(&key) else {
-        return Ok(ModelScores {
-            metrics: Metrics::new(),
-            dev_buckets: Vec::new(),
-        });
-    };
-    let dev_scores = required_scores(&job.dir, "dev")?;
-    let gold = Decisions::from_features(&dev.features);
-    let tuned = row
-        .decision
-        .tune(&dev_scores, &gold, &config.decision.search)?;
-    let mut metrics = Metrics::new();
-    let dev_report = dev.score(&dev_scores, &tuned)?;
-    metrics.insert("dev_f1".into(), dev_report.f1);
-    if let Some(ign) = dev_report.ign_f1 {
-        metrics.insert("dev_ign_f1".into(), ign);
-    }
-    let dev_buckets = dev_report
-        .docred
-        .map(|r| r.by_entity_count)
-        .unwrap_or_default();
-    if let (Some(test), Some(scores)) = (test, saved_scores::load(&job.dir, "test")?) {
-        let report = test.score(&scores, &tuned)?;
-        metrics.insert("test_f1".into(), report.f1);
-        if let Some(ign) = report.ign_f1 {
-            metrics.insert("test_ign_f1".into(), ign);
-        }
-    }
-    Ok(ModelScores {
-        metrics,
-        dev_buckets,
-    })
-}
-
-fn required_scores(dir: &Path, split: &str) -> Result<ScoreMatrix> {
-    saved_scores::load(dir, split)?.ok_or_else(|| AtlopError::Run {
-        path: dir.to_path_buf(),
-        message: format!("no saved {split} scores: retrain with --force"),
-    })
-}
-
-/// The dev set and the labelled test set (if any) of a run, as its training featurised them.
-fn eval_sets(folder: &RunFolder, config: &RunConfig) -> Result<(EvalSet, Option<EvalSet>)> {
-    let tokenizer = DocTokenizer::from_dir(&folder.encoder_dir())?;
-    let d = &config.data;
-    let train_facts = {
-        let (train, _) = load_documents(config, &d.train, d.train_docs)?;
-        match train.kind {
-            DatasetKind::Docred => TrainFacts::from_dataset(&train),
-            DatasetKind::Bio => TrainFacts::default(),
-        }
-    };
-    let set = |path: &Path, slice: Option<DocSlice>| -> Result<EvalSet> {
-        let split = load_split(config, path, slice, &tokenizer)?;
-        Ok(EvalSet {
-            dataset: split.dataset,
-            features: split.features,
-            train_facts: train_facts.clone(),
-        })
-    };
-    let dev = set(&d.dev, d.dev_docs)?;
-    let test = match &d.test {
-        Some(path) => Some(set(path, d.test_docs)?).filter(|s| s.dataset.is_labelled()),
-        None => None,
-    };
-    Ok((dev, test))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +204,7 @@ mod tests {
             paper: Some(51.0),
             diff: None,
             note: None,
+            planned: 3,
         };
         summarise(&mut cell);
         assert_eq!(cell.mean, Some(52.0));

@@ -1,19 +1,28 @@
-//! Trains every model an experiment needs, each once: a (dataset, variant, encoder, seed) is one
-//! run folder `<runs>/<profile>/<dataset>/<variant>-seed<seed>/`, shared by every row that names
-//! it. A finished run holds `finished.json` (written atomically last) and its dev/test logits
-//! ([`super::saved_scores`]); it is skipped unless `force`. An interrupted run resumes from its
-//! last checkpoint.
+//! Trains every model an experiment needs, each once. A (dataset, variant, encoder, seed) is one
+//! model: its run folder `<runs>/<profile>/<dataset>/<variant>-seed<seed>/` (outside the work tree
+//! by default, so a kept machine keeps its progress) and its durable record
+//! `<records>/<profile>/<dataset>/<variant>-seed<seed>.json` (committed; see [`super::record`]).
+//!
+//! A model whose record matches its config's hash is finished: it is never retrained (unless
+//! `force`) and needs no run folder. A finished run folder without a record gets its record
+//! built from the folder. An interrupted run resumes from its last epoch checkpoint.
+//!
+//! The queue fills rows soonest: seed 1 of every model of the first table (Table 5 in a whole
+//! campaign), then the next tables' models, then the second seed of everything, and so on.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 
-use super::definition::{Definitions, Table};
+use super::definition::{Definitions, Table, TableDataset};
 use super::profile::{column_ref, Profile};
+use super::record::{
+    build_record, config_hash, record_path, ModelRecord, RecordKey, TrainingCost,
+};
 use super::saved_scores::{self, write_atomic};
 use crate::config::RunConfig;
+use crate::decision::Strategy;
 use crate::error::{AtlopError, Result};
 use crate::evaluate::load_best;
 use crate::features::tokenizer::DocTokenizer;
@@ -25,17 +34,57 @@ use crate::train::run::{train, Dashboard, TrainTarget};
 /// One model of the plan.
 #[derive(Debug, Clone)]
 pub struct ModelJob {
+    pub profile: Profile,
     /// `docred`, `cdr` or `gda`.
     pub base: String,
     pub variant: String,
     pub encoder: Option<String>,
     pub seed: u64,
+    /// Its run folder (may not exist).
     pub dir: PathBuf,
+    /// Its durable record (may not exist).
+    pub record: PathBuf,
+    /// The decision rules its record scores: every rule a table row asks of the variant, and
+    /// the four of Table 6 (adaptive, TH logit, global, per-class).
+    pub strategies: Vec<Strategy>,
     /// The resolved config, or why this model cannot be trained here.
     pub config: std::result::Result<RunConfig, String>,
 }
 
-/// `finished.json`: the marker of a complete model, with what the ETA needs.
+/// Where a model stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobState {
+    /// Its record matches its config: finished.
+    Recorded(Box<ModelRecord>),
+    /// A record exists for another config (the recipe changed): not used; retrained.
+    Stale { recorded: String, now: String },
+    /// A run folder with `epochs_done` of `epochs` checkpointed.
+    Training { epochs_done: usize, epochs: usize },
+    /// Trained to the end, its record not yet written (built on the next run).
+    Unrecorded,
+    NotRun,
+    /// Why it cannot be trained here (missing data or encoder).
+    Unavailable(String),
+}
+
+impl JobState {
+    /// How a table cell without a value says where its model stands.
+    pub fn describe(&self) -> String {
+        match self {
+            JobState::Recorded(_) => "finished".into(),
+            JobState::Stale { .. } => "stale record (the config changed): retraining".into(),
+            JobState::Training {
+                epochs_done,
+                epochs,
+            } => format!("training ({epochs_done}/{epochs} epochs)"),
+            JobState::Unrecorded => "trained, record not yet written".into(),
+            JobState::NotRun => "not run".into(),
+            JobState::Unavailable(why) => format!("not available here: {why}"),
+        }
+    }
+}
+
+/// `finished.json`: the marker of a complete run folder, with what the ETA needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finished {
     pub best_epoch: usize,
@@ -48,6 +97,7 @@ impl ModelJob {
     pub fn marker(&self) -> PathBuf {
         self.dir.join("finished.json")
     }
+    /// The run folder was trained to the end (its logits saved).
     pub fn is_finished(&self) -> bool {
         self.marker().is_file()
     }
@@ -58,54 +108,158 @@ impl ModelJob {
             .map_or(String::new(), |e| format!("-{e}"));
         format!("{}/{}{encoder}-seed{}", self.base, self.variant, self.seed)
     }
+
+    fn key(&self) -> RecordKey<'_> {
+        RecordKey {
+            profile: self.profile.name(),
+            dataset: &self.base,
+            variant: &self.variant,
+            encoder_override: self.encoder.as_deref(),
+            seed: self.seed,
+        }
+    }
+
+    /// Where the model stands, from its record and run folder.
+    pub fn state(&self) -> Result<JobState> {
+        let config = match &self.config {
+            Ok(c) => c,
+            Err(why) => return Ok(JobState::Unavailable(why.clone())),
+        };
+        let hash = config_hash(config)?;
+        if let Some(record) = ModelRecord::read(&self.record)? {
+            if record.config_hash == hash {
+                return Ok(JobState::Recorded(Box::new(record)));
+            }
+            if !self.run_matches(&hash)? {
+                return Ok(JobState::Stale {
+                    recorded: record.config_hash,
+                    now: hash,
+                });
+            }
+        }
+        if !self.run_matches(&hash)? {
+            return Ok(JobState::NotRun);
+        }
+        if self.is_finished() {
+            return Ok(JobState::Unrecorded);
+        }
+        Ok(match latest_checkpoint(&self.dir)? {
+            Some(epochs_done) => JobState::Training {
+                epochs_done,
+                epochs: config.training.epochs,
+            },
+            None => JobState::NotRun,
+        })
+    }
+
+    /// The run folder exists and was made from a config with hash `hash`.
+    fn run_matches(&self, hash: &str) -> Result<bool> {
+        if !self.dir.join("config.toml").is_file() {
+            return Ok(false);
+        }
+        let config = RunFolder::open(&self.dir)?.read_config()?;
+        Ok(config_hash(&config)? == hash)
+    }
 }
 
-/// The models behind `tables` for `seeds` seeds (base seed, +1, ...), in a stable order.
+/// The campaign's table order: Table 5 fills first, then 6 (same models), 3, 4.
+const TABLE_PRIORITY: [&str; 4] = ["ablation", "thresholding", "main", "bio"];
+
+/// The models behind `tables` for `seeds` seeds (base seed, +1, ...), in queue order.
 pub fn plan_jobs(
     defs: &Definitions,
     tables: &[&Table],
     profile: Profile,
     seeds: usize,
     runs_dir: &Path,
+    records_dir: &Path,
 ) -> Vec<ModelJob> {
-    let mut keys: BTreeMap<(String, String, Option<String>), ()> = BTreeMap::new();
-    for table in tables {
+    let mut ordered: Vec<&Table> = tables.to_vec();
+    ordered.sort_by_key(|t| {
+        TABLE_PRIORITY
+            .iter()
+            .position(|n| *n == t.name)
+            .unwrap_or(TABLE_PRIORITY.len())
+    });
+    let mut keys: Vec<(String, String, Option<String>)> = Vec::new();
+    for table in &ordered {
         for row in &table.rows {
             for column in &table.columns {
                 let base = column_ref(table.dataset, column).base;
-                keys.insert((base, row.variant.clone(), row.encoder.clone()), ());
+                let key = (base, row.variant.clone(), row.encoder.clone());
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
             }
         }
     }
     let mut jobs = Vec::new();
-    for (base, variant, encoder) in keys.into_keys() {
-        let config = resolve(defs, profile, &base, &variant, encoder.as_deref());
-        let base_seed = config.as_ref().map_or(66, |c| c.training.seed);
-        for k in 0..seeds.max(1) as u64 {
-            let seed = base_seed + k;
+    for k in 0..seeds.max(1) as u64 {
+        for (base, variant, encoder) in &keys {
+            let config = resolve(defs, profile, base, variant, encoder.as_deref());
+            let seed = config.as_ref().map_or(66, |c| c.training.seed) + k;
             let mut name = variant.clone();
-            if let Some(e) = &encoder {
+            if let Some(e) = encoder {
                 name = format!("{name}-{e}");
             }
-            let config = config.clone().map(|mut c| {
+            let config = config.map(|mut c| {
                 c.training.seed = seed;
                 c.name = format!("{}-{name}-seed{seed}", c.name);
                 c
             });
-            jobs.push(ModelJob {
+            let mut job = ModelJob {
+                profile,
                 dir: runs_dir
                     .join(profile.name())
-                    .join(&base)
+                    .join(base)
                     .join(format!("{name}-seed{seed}")),
+                record: PathBuf::new(),
                 base: base.clone(),
                 variant: variant.clone(),
                 encoder: encoder.clone(),
                 seed,
+                strategies: strategies_for(defs, base, variant),
                 config,
-            });
+            };
+            job.record = record_path(records_dir, &job.key());
+            jobs.push(job);
         }
     }
     jobs
+}
+
+/// Every decision rule any table asks of `variant` on `base`, plus Table 6's four with the
+/// dataset's label limit (4 per pair on DocRED, 1 on CDR/GDA).
+fn strategies_for(defs: &Definitions, base: &str, variant: &str) -> Vec<Strategy> {
+    let (top_k, threshold_top_k) = if base == "docred" { (4, 0) } else { (1, 1) };
+    let mut out = vec![
+        Strategy::Adaptive { top_k },
+        Strategy::ThresholdLogit { top_k },
+        Strategy::Global {
+            top_k: threshold_top_k,
+        },
+        Strategy::PerClass {
+            top_k: threshold_top_k,
+        },
+    ];
+    for table in defs.tables.iter() {
+        let on_base = match table.dataset {
+            TableDataset::Docred => base == "docred",
+            TableDataset::Bio => table
+                .columns
+                .iter()
+                .any(|c| column_ref(table.dataset, c).base == base),
+        };
+        if !on_base {
+            continue;
+        }
+        for row in table.rows.iter().filter(|r| r.variant == variant) {
+            if !out.contains(&row.decision) {
+                out.push(row.decision);
+            }
+        }
+    }
+    out
 }
 
 /// The variant's config on the profile's base, or why it is not available on this machine.
@@ -143,29 +297,62 @@ fn resolve(
 }
 
 /// Trains the unfinished models of `jobs` (all of them with `force`) on `B`, printing which model
-/// k of M runs and the ETA from the measured time per training step.
+/// k of M runs and the ETA from the measured time per training step; after each model finishes
+/// its record is written and `after_each` runs (the caller rewrites the tables).
 pub fn train_jobs<B: AutodiffBackend>(
     jobs: &[ModelJob],
     force: bool,
     device: &B::Device,
+    after_each: &mut dyn FnMut() -> Result<()>,
 ) -> Result<()> {
     let runnable: Vec<&ModelJob> = jobs.iter().filter(|j| j.config.is_ok()).collect();
     let total = runnable.len();
     let mut step_seconds: Option<f64> = None;
     for (k, job) in runnable.iter().enumerate() {
         let Ok(config) = &job.config else { continue };
-        if job.is_finished() && !force {
-            println!(
-                "[experiment] model {}/{total} {}: already trained, reusing {}",
-                k + 1,
-                job.label(),
-                job.dir.display()
-            );
-            continue;
+        let state = job.state()?;
+        if !force {
+            match &state {
+                JobState::Recorded(record) => {
+                    println!(
+                        "[experiment] model {}/{total} {}: already trained, record {}",
+                        k + 1,
+                        job.label(),
+                        job.record.display()
+                    );
+                    if step_seconds.is_none() && record.provenance.steps > 0 {
+                        step_seconds = Some(
+                            record.provenance.training_seconds / record.provenance.steps as f64,
+                        );
+                    }
+                    continue;
+                }
+                JobState::Unrecorded => {
+                    println!(
+                        "[experiment] model {}/{total} {}: already trained, writing its record",
+                        k + 1,
+                        job.label()
+                    );
+                    write_record(job, finished_cost(job, config)?)?;
+                    after_each()?;
+                    continue;
+                }
+                JobState::Stale { recorded, now } => println!(
+                    "[experiment] model {}/{total} {}: its record {} was made with config \
+                     {recorded:.12}, the config is now {now:.12}: stale, retraining",
+                    k + 1,
+                    job.label(),
+                    job.record.display()
+                ),
+                _ => {}
+            }
         }
         let remaining = total - k;
         let eta = match step_seconds {
-            Some(s) => format!("~{:.0} s", s * steps_of(config)? as f64 * remaining as f64),
+            Some(s) => format!(
+                "~{:.1} h",
+                s * steps_of(config)? as f64 * remaining as f64 / 3600.0
+            ),
             None => "unknown until a model has trained".to_string(),
         };
         println!(
@@ -178,8 +365,60 @@ pub fn train_jobs<B: AutodiffBackend>(
         if finished.steps > 0 {
             step_seconds = Some(finished.seconds / finished.steps as f64);
         }
+        write_record(job, finished_cost(job, config)?)?;
+        println!(
+            "[experiment] model {} finished (best epoch {}): record {}",
+            job.label(),
+            finished.best_epoch,
+            job.record.display()
+        );
+        after_each()?;
     }
     Ok(())
+}
+
+/// The training time of a finished run folder: the seconds of each session that trained it, from
+/// `sessions.jsonl`, or the last session's from `finished.json` for folders without one.
+fn finished_cost(job: &ModelJob, config: &RunConfig) -> Result<TrainingCost> {
+    let marker = job.marker();
+    let text = std::fs::read_to_string(&marker).map_err(|e| AtlopError::io(&marker, e))?;
+    let finished: Finished = serde_json::from_str(&text).map_err(|e| AtlopError::Json {
+        path: marker,
+        source: e,
+    })?;
+    let sessions = read_sessions(&job.dir)?;
+    let seconds = if sessions.is_empty() {
+        finished.seconds
+    } else {
+        sessions.iter().sum()
+    };
+    Ok(TrainingCost {
+        seconds,
+        steps: steps_of(config)?,
+    })
+}
+
+fn sessions_path(dir: &Path) -> PathBuf {
+    dir.join("sessions.jsonl")
+}
+
+/// Seconds of every training session of a run folder (one line each, appended at its end).
+fn read_sessions(dir: &Path) -> Result<Vec<f64>> {
+    let path = sessions_path(dir);
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| AtlopError::io(&path, e))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["seconds"].as_f64())
+        .collect())
+}
+
+fn write_record(job: &ModelJob, cost: TrainingCost) -> Result<()> {
+    let record = build_record(&job.key(), &job.dir, &job.strategies, cost)?;
+    record.write(&job.record)
 }
 
 /// Training steps of a run's whole schedule (the train file is read to count its documents).
@@ -200,13 +439,14 @@ fn train_one<B: AutodiffBackend>(
     force: bool,
     device: &B::Device,
 ) -> Result<Finished> {
-    let resumable = job.dir.join("config.toml").is_file() && latest_checkpoint(&job.dir)?.is_some();
+    let hash = config_hash(config)?;
+    let resumable = job.run_matches(&hash)? && latest_checkpoint(&job.dir)?.is_some();
     // A folder without a complete checkpoint (killed in its first epoch) holds nothing worth
-    // keeping, and its partial metrics would be logged twice: start it over.
+    // keeping, and its partial metrics would be logged twice; one of another config is stale.
     if job.dir.exists() && (force || !resumable) {
         if !force {
             println!(
-                "[experiment] {} was interrupted before its first checkpoint: starting it over",
+                "[experiment] {} has no checkpoint of this config: starting it over",
                 job.label()
             );
         }
@@ -225,6 +465,8 @@ fn train_one<B: AutodiffBackend>(
     let steps = summary.iterations_per_epoch
         * (config.training.epochs.saturating_sub(summary.resumed_from));
     save_scores::<B::InnerBackend>(&job.dir, device)?;
+    let session = serde_json::json!({ "seconds": summary.seconds, "from_epoch": summary.resumed_from });
+    append_line(&sessions_path(&job.dir), &session.to_string())?;
     let finished = Finished {
         best_epoch: summary.best_epoch,
         seconds: summary.seconds,
@@ -236,6 +478,16 @@ fn train_one<B: AutodiffBackend>(
     })?;
     write_atomic(&job.marker(), json.as_bytes())?;
     Ok(finished)
+}
+
+fn append_line(path: &Path, line: &str) -> Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| AtlopError::io(path, e))?;
+    writeln!(file, "{line}").map_err(|e| AtlopError::io(path, e))
 }
 
 /// The best model's logits on dev and (when configured) test, saved in the run folder.

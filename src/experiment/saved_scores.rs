@@ -2,8 +2,8 @@
 //! Tables 3-6 can be applied later without the model (Table 6 re-decides Table 5's models).
 //!
 //! `scores/<split>.json` holds the shape, `scores/<split>.f32` the values as little-endian f32
-//! (a DocRED dev set is ~10^7 logits: JSON would be ten times larger). Each file is written to a
-//! `.tmp` name and renamed, so a reader never sees half a file.
+//! (a DocRED dev set is ~10^7 logits: JSON would be ten times larger). Each file is written
+//! atomically ([`crate::atomic`]), so a reader never sees half a file.
 
 use std::path::{Path, PathBuf};
 
@@ -26,12 +26,7 @@ fn paths(run_dir: &Path, split: &str) -> (PathBuf, PathBuf) {
     )
 }
 
-/// Writes `path` atomically (a `.tmp` sibling, then a rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| AtlopError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| AtlopError::io(path, e))
-}
+pub use crate::atomic::write_bytes_atomically as write_atomic;
 
 /// Saves the logits of `split` (`dev` or `test`) of the run in `run_dir`.
 pub fn save(run_dir: &Path, split: &str, scores: &ScoreMatrix) -> Result<()> {

@@ -1,9 +1,10 @@
-//! `atlop experiment`: plan the models, train the missing ones, fill and write every table
-//! (or, with `--dry-run`, time two training steps and estimate the whole plan).
+//! `atlop experiment`: plan the models, show where each stands, write every table from the
+//! records, and (with `train`) train the missing models one after another, rewriting the tables
+//! whenever one finishes; or, with `--dry-run`, calibrate the step time and estimate the rest.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::time::Instant;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::AutodiffBackend;
 
@@ -12,10 +13,9 @@ use super::figures::write_figures;
 use super::profile::Profile;
 use super::report::{write_table, Provenance, TableResult};
 use super::rows::fill_table;
-use super::runner::{plan_jobs, steps_of, train_jobs, ModelJob};
+use super::runner::{plan_jobs, steps_of, train_jobs, JobState, ModelJob};
 use crate::config::DocSlice;
 use crate::error::{AtlopError, Result};
-use crate::run_folder::{git_commit, RunFolder, RunManifest};
 use crate::train::run::{train, Dashboard, TrainTarget};
 
 /// What `atlop experiment` was asked to do.
@@ -23,48 +23,110 @@ use crate::train::run::{train, Dashboard, TrainTarget};
 pub struct ExperimentOptions {
     pub profile: Profile,
     pub seeds: usize,
+    /// Train the models that are not finished (otherwise only report and write tables).
+    pub train: bool,
     pub force: bool,
-    /// Run folders go to `<runs_dir>/<profile>/...` (default `runs/experiments`).
+    /// Run folders go to `<runs_dir>/<profile>/...`.
     pub runs_dir: PathBuf,
+    /// Model records go to `<records_dir>/<profile>/...` (default `results/models`).
+    pub records_dir: PathBuf,
     /// Tables go to `<results_dir>/<table>/<profile>/` (default `results`).
     pub results_dir: PathBuf,
-    /// The command line, quoted in every table's header.
+    /// The command that regenerates the tables, quoted in every table's header.
     pub command: String,
 }
 
-/// Trains what is missing and writes every table; returns the folders written.
+/// The default folder of run folders: `$ATLOP_RUNS`, else `~/.cache/atlop/runs` (outside the
+/// work tree, so a fresh checkout on the same machine resumes where the last one stopped), else
+/// `runs/experiments`.
+pub fn default_runs_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("ATLOP_RUNS").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        Some(home) => Path::new(&home).join(".cache/atlop/runs"),
+        None => PathBuf::from("runs/experiments"),
+    }
+}
+
+/// Shows the plan's state, writes every table, and trains what is missing when asked; returns
+/// the table folders written.
 pub fn run_experiment<B: AutodiffBackend>(
     defs: &Definitions,
     tables: &[&Table],
     options: &ExperimentOptions,
     device: &B::Device,
 ) -> Result<Vec<PathBuf>> {
-    let started = Instant::now();
     let jobs = plan_jobs(
         defs,
         tables,
         options.profile,
         options.seeds,
         &options.runs_dir,
+        &options.records_dir,
     );
-    for job in &jobs {
-        if let Err(why) = &job.config {
-            println!("[experiment] {}: not available here ({why})", job.label());
+    println!("{}", status(&jobs)?);
+    let written = write_tables(tables, &jobs, options)?;
+    if !options.train {
+        let left = jobs
+            .iter()
+            .filter(|j| j.config.is_ok())
+            .filter(|j| !matches!(j.state(), Ok(JobState::Recorded(_))))
+            .count();
+        if left > 0 {
+            println!(
+                "[experiment] {left} model(s) left. Nothing was trained: add --train to continue \
+                 the campaign (resumable; run folders in {}), --dry-run to estimate its time.",
+                options.runs_dir.display()
+            );
         }
+        return Ok(written);
     }
-    train_jobs::<B>(&jobs, options.force, device)?;
-    let provenance = provenance::<B>(&jobs, options, started.elapsed().as_secs_f64())?;
+    let mut rewrite = || write_tables(tables, &jobs, options).map(|_| ());
+    train_jobs::<B>(&jobs, options.force, device, &mut rewrite)?;
+    write_tables(tables, &jobs, options)
+}
+
+/// One line per model: where it stands, and the measured cost of the finished ones.
+pub fn status(jobs: &[ModelJob]) -> Result<String> {
+    let mut out = String::from("## Models (queue order)\n\n");
+    for job in jobs {
+        let state = job.state()?;
+        let detail = match &state {
+            JobState::Recorded(r) => format!(
+                "finished: best epoch {}, {:.0} min on {} ({} threads), record {}",
+                r.best_epoch,
+                r.provenance.training_seconds / 60.0,
+                r.provenance.cpu,
+                r.provenance.threads,
+                job.record.display()
+            ),
+            other => other.describe(),
+        };
+        let _ = writeln!(out, "- {}: {detail}", job.label());
+    }
+    Ok(out)
+}
+
+/// Rewrites every table (and its figures) from the records; returns the folders.
+fn write_tables(
+    tables: &[&Table],
+    jobs: &[ModelJob],
+    options: &ExperimentOptions,
+) -> Result<Vec<PathBuf>> {
+    let states = jobs.iter().map(ModelJob::state).collect::<Result<Vec<_>>>()?;
+    let provenance = provenance(jobs, &states, options);
     let mut written = Vec::new();
     for table in tables {
         let result = TableResult {
             table: table.name.clone(),
             title: table.title.clone(),
             provenance: provenance.clone(),
-            rows: fill_table(table, &jobs)?,
+            rows: fill_table(table, jobs, &states)?,
         };
         let dir = write_table(&options.results_dir, table, &result)?;
         println!("[experiment] {} -> {}", table.title, dir.display());
-        for figure in write_figures(&dir, table, &result, &jobs)? {
+        for figure in write_figures(&dir, table, &result, jobs, &states)? {
             println!("[experiment]   figure {}", figure.display());
         }
         written.push(dir);
@@ -72,33 +134,31 @@ pub fn run_experiment<B: AutodiffBackend>(
     Ok(written)
 }
 
-fn provenance<B: AutodiffBackend>(
-    jobs: &[ModelJob],
-    options: &ExperimentOptions,
-    wall_seconds: f64,
-) -> Result<Provenance> {
+/// How the tables were made, from the records of the finished models alone (no volatile
+/// values: regenerating committed tables from the same records changes nothing).
+fn provenance(jobs: &[ModelJob], states: &[JobState], options: &ExperimentOptions) -> Provenance {
     let mut data_files = BTreeSet::new();
     let mut encoders = BTreeSet::new();
     let mut seeds = BTreeSet::new();
+    let mut backends = BTreeSet::new();
+    let mut machines = BTreeSet::new();
+    let mut commits = BTreeSet::new();
     let mut training_seconds = 0.0;
-    for job in jobs.iter().filter(|j| j.is_finished()) {
+    let mut finished = 0;
+    for (job, state) in jobs.iter().zip(states) {
+        let JobState::Recorded(record) = state else {
+            continue;
+        };
+        finished += 1;
+        let p = &record.provenance;
         seeds.insert(job.seed);
-        let marker = job.marker();
-        let text = std::fs::read_to_string(&marker).map_err(|e| AtlopError::io(&marker, e))?;
-        let finished: super::runner::Finished =
-            serde_json::from_str(&text).map_err(|e| AtlopError::Json {
-                path: marker,
-                source: e,
-            })?;
-        training_seconds += finished.seconds;
-        let path = RunFolder {
-            path: job.dir.clone(),
+        training_seconds += p.training_seconds;
+        encoders.insert(p.encoder_source.clone());
+        backends.insert(p.backend.clone());
+        machines.insert(format!("{}, {} threads", p.cpu, p.threads));
+        if let Some(c) = &p.git_commit {
+            commits.insert(c.chars().take(12).collect::<String>());
         }
-        .manifest();
-        let text = std::fs::read_to_string(&path).map_err(|e| AtlopError::io(&path, e))?;
-        let manifest: RunManifest =
-            serde_json::from_str(&text).map_err(|e| AtlopError::Json { path, source: e })?;
-        encoders.insert(manifest.encoder_source);
         if let Ok(c) = &job.config {
             let d = &c.data;
             let splits = [
@@ -117,7 +177,7 @@ fn provenance<B: AutodiffBackend>(
                 }
             }
         }
-        for file in manifest.data {
+        for file in &p.data {
             data_files.insert(format!(
                 "{} `{}` (sha256 {})",
                 file.role,
@@ -126,22 +186,26 @@ fn provenance<B: AutodiffBackend>(
             ));
         }
     }
-    Ok(Provenance {
+    Provenance {
         command: options.command.clone(),
-        git_commit: git_commit(),
+        git_commits: commits.into_iter().collect(),
         profile: options.profile.name().to_string(),
         data_files: data_files.into_iter().collect(),
         encoders: encoders.into_iter().collect(),
         seeds: seeds.into_iter().collect(),
-        backend: std::any::type_name::<B>().to_string(),
-        wall_seconds,
+        backends: backends.into_iter().collect(),
+        machines: machines.into_iter().collect(),
+        models_finished: finished,
+        models_planned: jobs.len(),
         training_seconds,
-    })
+    }
 }
 
-/// The plan's estimated training time: two steps of the first model of each dataset are timed
-/// (model loading and one 1-document dev pass included, so it is an upper bound) and multiplied
-/// by the steps of every unfinished model. Returns a Markdown paragraph.
+/// The plan's estimated remaining time. The time of one model comes from the records of finished
+/// models of the same dataset (their measured wall time, dev passes included); without one, a
+/// calibration model trains a few steps (said so in the output) and the steady-state step time
+/// after warm-up is extrapolated, plus the dev passes at the measured rate. Returns Markdown, or
+/// an error when nothing of the plan can run here.
 pub fn estimate<B: AutodiffBackend>(
     defs: &Definitions,
     tables: &[&Table],
@@ -154,65 +218,108 @@ pub fn estimate<B: AutodiffBackend>(
         options.profile,
         options.seeds,
         &options.runs_dir,
+        &options.records_dir,
     );
     let mut lines = Vec::new();
     let mut total = 0.0;
-    let mut timed: Vec<(String, f64)> = Vec::new();
+    let mut measured: Vec<(String, f64, String)> = Vec::new();
+    let mut unavailable = Vec::new();
+    for job in &jobs {
+        if let JobState::Recorded(r) = job.state()? {
+            if !measured.iter().any(|(b, _, _)| *b == job.base) {
+                measured.push((
+                    job.base.clone(),
+                    r.provenance.training_seconds,
+                    format!("measured: {} took {:.0} min", job.label(), r.provenance.training_seconds / 60.0),
+                ));
+            }
+        }
+    }
     for job in &jobs {
         let config = match &job.config {
             Ok(c) => c,
             Err(why) => {
                 lines.push(format!("- {}: not available here ({why})", job.label()));
+                unavailable.push(job.label());
                 continue;
             }
         };
-        if job.is_finished() && !options.force {
-            lines.push(format!("- {}: finished, reused", job.label()));
-            continue;
-        }
-        let step = match timed.iter().find(|(b, _)| *b == job.base) {
-            Some((_, s)) => *s,
+        let state = job.state()?;
+        let fraction_left = match &state {
+            JobState::Recorded(_) if !options.force => {
+                lines.push(format!("- {}: finished", job.label()));
+                continue;
+            }
+            JobState::Training {
+                epochs_done,
+                epochs,
+            } if !options.force => 1.0 - *epochs_done as f64 / (*epochs).max(1) as f64,
+            _ => 1.0,
+        };
+        let (model_seconds, how) = match measured.iter().find(|(b, _, _)| *b == job.base) {
+            Some((_, s, how)) => (*s, how.clone()),
             None => {
-                let s = time_two_steps::<B>(config, device)?;
-                timed.push((job.base.clone(), s));
-                s
+                println!(
+                    "[experiment] estimating {}: training a calibration model (a few steps, \
+                     thrown away) to measure the step and dev-pass times",
+                    job.base
+                );
+                let s = calibrate::<B>(config, device)?;
+                let how = format!("calibrated: {s:.0} s per model");
+                measured.push((job.base.clone(), s, how.clone()));
+                (s, how)
             }
         };
-        let steps = steps_of(config)?;
-        total += step * steps as f64;
+        let seconds = model_seconds * fraction_left;
+        total += seconds;
         lines.push(format!(
-            "- {}: {steps} steps x {step:.2} s = ~{:.0} s",
+            "- {}: {} ~{:.1} h ({how})",
             job.label(),
-            step * steps as f64
+            state.describe(),
+            seconds / 3600.0
         ));
     }
+    if unavailable.len() == jobs.len() {
+        return Err(AtlopError::Invalid(format!(
+            "profile `{}`: none of the {} planned models can run here:\n{}",
+            options.profile.name(),
+            jobs.len(),
+            lines.join("\n")
+        )));
+    }
     Ok(format!(
-        "## Estimated training time (profile `{}`)\n\n{}\n\ntotal: ~{:.1} h \
-         (dev passes per epoch not included)\n",
+        "## Estimated remaining time (profile `{}`, {} threads)\n\n{}\n\ntotal: ~{:.1} h\n",
         options.profile.name(),
+        rayon::current_num_threads(),
         lines.join("\n"),
         total / 3600.0
     ))
 }
 
-/// Seconds per training step of `config`, from a throw-away run of two steps.
-fn time_two_steps<B: AutodiffBackend>(
+/// Seconds one whole model of `config` takes: a throw-away run of 2 warm-up and 4 timed steps
+/// (the steady-state step, without model loading) and a dev pass over 8 documents, scaled to
+/// the schedule's steps and dev passes.
+fn calibrate<B: AutodiffBackend>(
     config: &crate::config::RunConfig,
     device: &B::Device,
 ) -> Result<f64> {
+    const WARM_UP: usize = 2;
+    const TIMED: usize = 4;
+    const DEV_DOCS: usize = 8;
     let mut probe = config.clone();
     let start = probe.data.train_docs.map_or(0, |s| s.start);
     probe.data.train_docs = Some(DocSlice {
         start,
-        end: start + 2 * probe.training.batch_size,
+        end: start + (WARM_UP + TIMED) * probe.training.batch_size,
     });
     let dev_start = probe.data.dev_docs.map_or(0, |s| s.start);
     probe.data.dev_docs = Some(DocSlice {
         start: dev_start,
-        end: dev_start + 1,
+        end: dev_start + DEV_DOCS,
     });
     probe.training.epochs = 1;
-    let out = std::env::temp_dir().join(format!("atlop-dry-run-{}", std::process::id()));
+    probe.training.log_every = 1;
+    let out = std::env::temp_dir().join(format!("atlop-calibration-{}", std::process::id()));
     let summary = train::<B>(
         TrainTarget::New {
             config: Box::new(probe),
@@ -221,7 +328,53 @@ fn time_two_steps<B: AutodiffBackend>(
         Dashboard::Plain,
         device.clone(),
     );
+    let timing = summary.and_then(|_| step_times(&out.join("metrics.jsonl")));
     let _ = std::fs::remove_dir_all(&out);
-    let summary = summary?;
-    Ok(summary.seconds / summary.iterations_per_epoch.max(1) as f64)
+    let (step, dev_pass) = timing?;
+    let dev_pass_per_doc = dev_pass / DEV_DOCS as f64;
+    let steps = steps_of(config)? as f64;
+    let dev_docs = match config.data.dev_docs {
+        Some(s) => s.end - s.start,
+        None => crate::pipeline::load_documents(config, &config.data.dev, None)?
+            .0
+            .documents
+            .len(),
+    } as f64;
+    Ok(step * steps + dev_pass_per_doc * dev_docs * config.training.epochs as f64)
+}
+
+/// The median step time after warm-up and the dev pass's seconds, from a calibration run's
+/// `metrics.jsonl` (each line carries a wall-clock stamp).
+fn step_times(metrics: &Path) -> Result<(f64, f64)> {
+    let text = std::fs::read_to_string(metrics).map_err(|e| AtlopError::io(metrics, e))?;
+    let mut train = Vec::new();
+    let mut valid = Vec::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let Some(t) = v["unix_seconds"].as_f64() else {
+            continue;
+        };
+        match v["split"].as_str() {
+            Some("train") => train.push(t),
+            Some("valid") => valid.push(t),
+            _ => {}
+        }
+    }
+    // The first gaps include warm-up (allocation, first-touch pages): skip them.
+    let mut gaps: Vec<f64> = train.windows(2).skip(2).map(|w| w[1] - w[0]).collect();
+    if gaps.is_empty() {
+        return Err(AtlopError::Invalid(format!(
+            "{}: too few timed steps to calibrate",
+            metrics.display()
+        )));
+    }
+    gaps.sort_by(f64::total_cmp);
+    let step = gaps[gaps.len() / 2];
+    let dev = match (train.last(), valid.last()) {
+        (Some(t), Some(v)) => (v - t).max(0.0),
+        _ => 0.0,
+    };
+    Ok((step, dev))
 }

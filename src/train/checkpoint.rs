@@ -12,10 +12,9 @@
 //! burn saves the model, optimiser and scheduler of an epoch as three files on three threads;
 //! [`latest_checkpoint`] returns the last epoch for which all three are present.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use burn::record::{
     FileRecorder, FullPrecisionSettings, NamedMpkFileRecorder, PrecisionSettings, Recorder,
@@ -25,12 +24,13 @@ use burn::tensor::backend::Backend;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::best::BestModel;
+pub use crate::atomic::{temp_path, write_atomically};
 use crate::error::{AtlopError, Result};
 
 /// Extension of checkpoint files (burn's named MessagePack).
 pub const CHECKPOINT_EXTENSION: &str = "mpk";
-/// Suffix of a file being written; it never counts as a checkpoint.
-pub const TEMP_SUFFIX: &str = "tmp";
+pub use crate::atomic::TEMP_SUFFIX;
 /// The files burn's `with_file_checkpointer` writes per epoch: `<component>-<epoch>.mpk`.
 pub const CHECKPOINT_COMPONENTS: [&str; 3] = ["model", "optim", "scheduler"];
 /// Sub-folder of a run folder where burn's Learner puts checkpoints.
@@ -39,7 +39,19 @@ pub const CHECKPOINT_DIR: &str = "checkpoint";
 /// A burn file recorder whose writes are atomic; full precision unless told otherwise.
 #[derive(Debug, Clone)]
 pub struct AtomicFileRecorder<S: PrecisionSettings = FullPrecisionSettings> {
+    /// Told of every complete file, to publish `best/` as soon as the best model is on disk.
+    best: Option<Arc<BestModel>>,
     _settings: PhantomData<S>,
+}
+
+impl<S: PrecisionSettings> AtomicFileRecorder<S> {
+    /// A recorder that tells `best` of every file it completes.
+    pub fn publishing_best(best: Arc<BestModel>) -> Self {
+        Self {
+            best: Some(best),
+            _settings: PhantomData,
+        }
+    }
 }
 
 /// The recorder for training checkpoints: atomic and full precision (resume exactly).
@@ -48,6 +60,7 @@ pub type CheckpointRecorder = AtomicFileRecorder<FullPrecisionSettings>;
 impl<S: PrecisionSettings> Default for AtomicFileRecorder<S> {
     fn default() -> Self {
         Self {
+            best: None,
             _settings: PhantomData,
         }
     }
@@ -76,6 +89,10 @@ impl<S: PrecisionSettings, B: Backend> Recorder<B> for AtomicFileRecorder<S> {
             rmp_serde::encode::write_named(writer, &item)
                 .map_err(|err| std::io::Error::other(err.to_string()))
         })
+        .and_then(|()| match &self.best {
+            Some(best) => best.model_saved(&file),
+            None => Ok(()),
+        })
         .map_err(|err| RecorderError::Unknown(err.to_string()))
     }
 
@@ -85,58 +102,6 @@ impl<S: PrecisionSettings, B: Backend> Recorder<B> for AtomicFileRecorder<S> {
     ) -> std::result::Result<I, RecorderError> {
         Recorder::<B>::load_item(&NamedMpkFileRecorder::<S>::default(), file)
     }
-}
-
-/// The temporary name a file is written under before it is renamed to `path`.
-pub fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".");
-    name.push(TEMP_SUFFIX);
-    path.with_file_name(name)
-}
-
-/// Writes `path` so that it holds either its old content or the complete new one, even if the
-/// process dies: write to [`temp_path`], fsync, rename over `path`, fsync the folder.
-pub fn write_atomically<F>(path: &Path, write: F) -> Result<()>
-where
-    F: FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
-{
-    let temp = temp_path(path);
-    let result = write_then_rename(path, &temp, write);
-    if result.is_err() {
-        // Best effort: a failed write must not leave a stray temporary file behind.
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
-
-fn write_then_rename<F>(path: &Path, temp: &Path, write: F) -> Result<()>
-where
-    F: FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
-{
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(dir) = parent {
-        std::fs::create_dir_all(dir).map_err(|e| AtlopError::io(dir, e))?;
-    }
-    let file = File::create(temp).map_err(|e| AtlopError::io(temp, e))?;
-    let mut writer = BufWriter::new(file);
-    write(&mut writer).map_err(|e| AtlopError::io(temp, e))?;
-    writer.flush().map_err(|e| AtlopError::io(temp, e))?;
-    let file = writer
-        .into_inner()
-        .map_err(|e| AtlopError::io(temp, e.into_error()))?;
-    file.sync_all().map_err(|e| AtlopError::io(temp, e))?;
-    drop(file);
-    std::fs::rename(temp, path).map_err(|e| AtlopError::io(path, e))?;
-    // The rename itself is durable only once the folder entry is on disk.
-    #[cfg(unix)]
-    {
-        let dir = parent.unwrap_or(Path::new("."));
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| AtlopError::io(dir, e))?;
-    }
-    Ok(())
 }
 
 /// The checkpoint file of `component` ("model", "optim", "scheduler") at `epoch`.

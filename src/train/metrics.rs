@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use burn::train::metric::state::{FormatOptions, NumericMetricState};
 use burn::train::metric::{
@@ -42,6 +42,19 @@ fn numeric(higher_is_better: bool, unit: Option<&str>) -> MetricAttributes {
 #[derive(Clone, Default)]
 pub struct LossValue {
     state: NumericMetricState,
+    /// Stopped (with the epoch and iteration) when a loss is NaN or infinite.
+    guard: Option<burn::train::Interrupter>,
+}
+
+impl LossValue {
+    /// A loss metric that stops training through `interrupter` on a non-finite loss: a run
+    /// whose loss diverged must fail, not finish with a NaN model.
+    pub fn stopping_on_non_finite(interrupter: burn::train::Interrupter) -> Self {
+        Self {
+            state: NumericMetricState::default(),
+            guard: Some(interrupter),
+        }
+    }
 }
 
 impl Metric for LossValue {
@@ -51,7 +64,15 @@ impl Metric for LossValue {
         Arc::new(LOSS.into())
     }
 
-    fn update(&mut self, item: &StepItem, _: &MetricMetadata) -> SerializedEntry {
+    fn update(&mut self, item: &StepItem, metadata: &MetricMetadata) -> SerializedEntry {
+        if let (Some(guard), false) = (&self.guard, item.loss.is_finite()) {
+            guard.stop(Some(&format!(
+                "the loss is {} at epoch {} iteration {}",
+                item.loss,
+                metadata.global_progress.items_processed,
+                metadata.progress.items_processed
+            )));
+        }
         let opts = FormatOptions::new(self.name()).precision(4);
         self.state.update(item.loss, item.doc_indices.len(), opts)
     }
@@ -215,14 +236,51 @@ impl DevReports {
     }
 }
 
+/// The last epoch whose dev pass was scored (its report written, or its scoring failed).
+///
+/// burn runs metrics on its event-processor thread, so the dev report of an epoch may land after
+/// the training thread asks its checkpointing strategy what to keep: the strategy waits here
+/// for that epoch first (burn's own metric strategy does not, and could pick the wrong epoch).
+#[derive(Debug, Default)]
+pub struct DevProgress {
+    scored: Mutex<usize>,
+    changed: Condvar,
+}
+
+impl DevProgress {
+    fn scored(&self, epoch: usize) {
+        let mut last = self.scored.lock().unwrap_or_else(|p| p.into_inner());
+        *last = (*last).max(epoch);
+        self.changed.notify_all();
+    }
+
+    /// Waits until `epoch` was scored; gives up (false) when `give_up()` turns true or after
+    /// `timeout`. `give_up` is polled every 100 ms (an interrupted dev pass never scores).
+    pub fn wait_for(&self, epoch: usize, timeout: Duration, give_up: impl Fn() -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut last = self.scored.lock().unwrap_or_else(|p| p.into_inner());
+        while *last < epoch {
+            if give_up() || Instant::now() >= deadline {
+                return false;
+            }
+            last = self
+                .changed
+                .wait_timeout(last, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        true
+    }
+}
+
 /// Whole-dev-set F1 (or Ign F1); see the module documentation.
 #[derive(Clone)]
 pub struct DevScore {
     ign: bool,
     set: Arc<EvalSet>,
     decision: Arc<DecisionSection>,
-    /// Writes the epoch's report (only one of the two dev metrics does).
-    reports: Option<DevReports>,
+    /// Writes the epoch's report (only one of the two dev metrics does) and signals it.
+    reports: Option<(DevReports, Arc<DevProgress>)>,
     /// Logit rows per document index, filled over one validation epoch.
     rows: BTreeMap<usize, Vec<f32>>,
     num_classes: usize,
@@ -230,13 +288,18 @@ pub struct DevScore {
 }
 
 impl DevScore {
-    /// Dev F1; writes each epoch's report to `reports`.
-    pub fn f1(set: Arc<EvalSet>, decision: Arc<DecisionSection>, reports: DevReports) -> Self {
+    /// Dev F1; writes each epoch's report to `reports` and tells `progress`.
+    pub fn f1(
+        set: Arc<EvalSet>,
+        decision: Arc<DecisionSection>,
+        reports: DevReports,
+        progress: Arc<DevProgress>,
+    ) -> Self {
         Self {
             ign: false,
             set,
             decision,
-            reports: Some(reports),
+            reports: Some((reports, progress)),
             rows: BTreeMap::new(),
             num_classes: 0,
             last: NumericEntry::Value(0.0),
@@ -247,14 +310,12 @@ impl DevScore {
     pub fn ign_f1(set: Arc<EvalSet>, decision: Arc<DecisionSection>) -> Self {
         Self {
             ign: true,
+            set,
+            decision,
             reports: None,
-            ..Self::f1(
-                set,
-                decision,
-                DevReports {
-                    dir: PathBuf::new(),
-                },
-            )
+            rows: BTreeMap::new(),
+            num_classes: 0,
+            last: NumericEntry::Value(0.0),
         }
     }
 
@@ -306,17 +367,23 @@ impl Metric for DevScore {
             return SerializedEntry::new(format!("{} pending", self.name()), entry.serialize());
         }
         let report = self.score();
-        if let (Some(report), Some(reports)) = (&report, &self.reports) {
-            let epoch = metadata.global_progress.items_processed;
-            let written = serde_json::to_string_pretty(report)
+        let epoch = metadata.global_progress.items_processed;
+        if let (Some(report), Some((reports, _))) = (&report, &self.reports) {
+            // Atomic: the best-model selection reads these reports, also after a crash.
+            let written = serde_json::to_vec_pretty(report)
                 .map_err(std::io::Error::other)
                 .and_then(|text| {
-                    std::fs::create_dir_all(&reports.dir)?;
-                    std::fs::write(reports.path(epoch), text)
+                    super::checkpoint::write_atomically(&reports.path(epoch), |w| {
+                        std::io::Write::write_all(w, &text)
+                    })
+                    .map_err(std::io::Error::other)
                 });
             if let Err(e) = written {
                 eprintln!("cannot write the dev report of epoch {epoch}: {e}");
             }
+        }
+        if let Some((_, progress)) = &self.reports {
+            progress.scored(epoch);
         }
         let value = report
             .map(|r| {

@@ -42,6 +42,7 @@
 //!   [`latest_checkpoint`] finds the last epoch with all three files (model, optim,
 //!   scheduler), and [`remove_stale_temp_files`] cleans what a killed write left behind.
 
+pub mod best;
 pub mod checkpoint;
 pub mod clipping;
 pub mod epoch_loader;
@@ -50,6 +51,7 @@ pub mod optimizer;
 pub mod renderer;
 pub mod run;
 pub mod scheduler;
+pub mod stop;
 
 pub use checkpoint::{
     latest_checkpoint, remove_stale_temp_files, AtomicFileRecorder, CheckpointRecorder,

@@ -98,6 +98,8 @@ impl OptimizerConfig {
             max_grad_norm: self.max_grad_norm,
             batches_per_step: self.grad_accumulation * self.num_devices,
             last_grad_norm: None,
+            steps: 0,
+            guard: None,
         })
     }
 }
@@ -121,6 +123,10 @@ where
     max_grad_norm: f64,
     batches_per_step: usize,
     last_grad_norm: Option<f64>,
+    /// Optimiser steps taken by this instance (for messages).
+    steps: usize,
+    /// Stopped when the gradient norm is not finite (the step is then skipped).
+    guard: Option<burn::train::Interrupter>,
 }
 
 impl<M, B> TwoGroupAdamW<M, B>
@@ -128,6 +134,13 @@ where
     B: AutodiffBackend,
     M: AutodiffModule<B> + ParamGroups,
 {
+    /// Stops training through `interrupter` (and skips the update) when a step's gradient norm
+    /// is NaN or infinite, instead of writing NaN into every weight.
+    pub fn stopping_on_non_finite(mut self, interrupter: burn::train::Interrupter) -> Self {
+        self.guard = Some(interrupter);
+        self
+    }
+
     /// Global norm of the averaged gradient at the last step, before clipping (for logs);
     /// `None` before the first step or when clipping is disabled.
     pub fn last_grad_norm(&self) -> Option<f64> {
@@ -151,9 +164,20 @@ where
         // Average, then clip: one multiplication carries both factors.
         let averaging = 1.0 / self.batches_per_step as f64;
         let mut factor = averaging;
+        self.steps += 1;
         if self.max_grad_norm > 0.0 {
             let norm = global_norm::<B, M>(&module, &grads) * averaging;
             self.last_grad_norm = Some(norm);
+            if !norm.is_finite() {
+                if let Some(guard) = &self.guard {
+                    guard.stop(Some(&format!(
+                        "the gradient norm is {norm} at optimiser step {} of this session \
+                         (the update was skipped)",
+                        self.steps
+                    )));
+                    return module;
+                }
+            }
             factor *= clip_factor(norm, self.max_grad_norm);
         }
         let mut head_grads = scale_grads::<B, M>(&module, grads, factor);

@@ -209,8 +209,13 @@ impl JsonlRenderer {
     }
 
     fn write(&mut self, split: &str, item: &TrainingProgress, values: &BTreeMap<String, f64>) {
+        // Wall-clock stamp: step and dev-pass times are measured from it (`--dry-run`).
+        let unix_seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
         let record = serde_json::json!({
             "split": split,
+            "unix_seconds": unix_seconds,
             "epoch": item.global_progress.items_processed,
             "iteration": item.iteration,
             "metrics": values,

@@ -9,15 +9,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
-use burn::train::checkpoint::{
-    ComposedCheckpointingStrategy, KeepLastNCheckpoints, MetricCheckpointingStrategy,
-};
-use burn::train::metric::store::{Aggregate, Direction, Split as MetricSplit};
 use burn::train::renderer::MetricsRenderer;
 use burn::train::{ExecutionStrategy, Learner, MultiDeviceOptim, SupervisedTraining};
 
+use super::best::{BestModel, KeepBestAndLast};
 use super::epoch_loader::EpochLoader;
-use super::metrics::{DevReports, DevScore, GroupRate, LossValue, Throughput};
+use super::metrics::{DevProgress, DevReports, DevScore, GroupRate, LossValue, Throughput};
 use super::renderer::{JsonlRenderer, PlainRenderer};
 use super::{latest_checkpoint, remove_stale_temp_files, CheckpointRecorder};
 use super::{OptimizerConfig, WarmupLinearDecayConfig};
@@ -123,7 +120,7 @@ pub fn train_on<B: AutodiffBackend>(
     };
     println!(
         "backend {} on {devices:?}; run folder {}",
-        std::any::type_name::<B>(),
+        crate::backend::describe::<B>(),
         folder.path.display()
     );
 
@@ -201,6 +198,10 @@ pub fn train_on<B: AutodiffBackend>(
         .with_grad_accumulation(t.grad_accumulation)
         .with_num_devices(num_devices)
         .init::<AtlopModel<B>, B>()?;
+    // One interrupter for the Learner, the dashboard, the signal handler and the guards against
+    // a diverged loss, so each of them stops training the same way.
+    let interrupter = burn::train::Interrupter::new();
+    let optimizer = optimizer.stopping_on_non_finite(interrupter.clone());
 
     let dev_set = Arc::new(EvalSet {
         train_facts: TrainFacts::from_dataset(&train_split.dataset),
@@ -208,25 +209,21 @@ pub fn train_on<B: AutodiffBackend>(
         features: dev_split.features,
     });
     let decision = Arc::new(config.decision.clone());
+    let dev_progress = Arc::new(DevProgress::default());
     let dev_f1 = DevScore::f1(
         dev_set.clone(),
         decision.clone(),
         DevReports {
             dir: folder.dev_reports(),
         },
+        dev_progress.clone(),
     );
-    let keep = ComposedCheckpointingStrategy::builder()
-        .add(KeepLastNCheckpoints::new(2))
-        .add(MetricCheckpointingStrategy::new(
-            &dev_f1,
-            Aggregate::Mean,
-            Direction::Highest,
-            MetricSplit::Valid,
-        ))
-        .build();
+    // Keep the last epoch (to resume) and the best (selected by the run's decision rule); the
+    // recorder publishes `best/` as soon as the best epoch's model is written.
+    let best = BestModel::open(&folder, resume_epoch)?;
+    let keep = KeepBestAndLast::new(best.clone(), resume_epoch)?
+        .waiting_for(dev_progress, interrupter.clone());
 
-    // One interrupter for the Learner and the TUI, so quitting the dashboard stops training.
-    let interrupter = burn::train::Interrupter::new();
     let renderer = JsonlRenderer::new(
         renderer(dashboard, t.log_every, resume_epoch, interrupter.clone()),
         &folder.metrics(),
@@ -234,9 +231,10 @@ pub fn train_on<B: AutodiffBackend>(
     let mut training =
         SupervisedTraining::new(&folder.path, Arc::new(train_loader), Arc::new(valid_loader))
             .num_epochs(t.epochs)
-            .with_file_checkpointer(CheckpointRecorder::default())
+            .with_interrupter(interrupter.clone())
+            .with_file_checkpointer(CheckpointRecorder::publishing_best(best.clone()))
             .with_checkpointing_strategy(keep)
-            .metric_train_numeric(LossValue::default())
+            .metric_train_numeric(LossValue::stopping_on_non_finite(interrupter.clone()))
             .metric_valid_numeric(LossValue::default())
             .metric_train_numeric(GroupRate::encoder(o.encoder_lr))
             .metric_train_numeric(GroupRate::head(o.head_lr))
@@ -258,9 +256,15 @@ pub fn train_on<B: AutodiffBackend>(
         );
     }
     let training = training.renderer(renderer);
+    let _signals = super::stop::on_signal(&interrupter);
     training.launch(Learner::new(model, optimizer, schedule));
+    if interrupter.should_stop() {
+        return Err(stopped(&folder, &interrupter));
+    }
 
-    let (best_epoch, best) = keep_best(&folder)?;
+    let selected = best.ensure_published()?;
+    let best_epoch = selected.epoch;
+    let best = folder.read_best_report()?;
     println!(
         "best dev F1 {:.2} (Ign F1 {}) at epoch {best_epoch}; model in {}",
         best.f1 * 100.0,
@@ -321,56 +325,39 @@ fn manifest<B: AutodiffBackend>(config: &RunConfig, devices: &[B::Device]) -> Re
         encoder_source: config.encoder.source.clone(),
         encoder_dir: encoder_dir.canonicalize().unwrap_or(encoder_dir),
         git_commit: git_commit(),
-        backend: std::any::type_name::<B>().to_string(),
+        backend: crate::backend::describe::<B>().to_string(),
         devices: devices.iter().map(|d| format!("{d:?}")).collect(),
         data,
         created_unix: now_unix(),
     })
 }
 
-/// Finds the epoch of the best dev F1 (the earliest on ties, as burn's strategy keeps it) and
-/// copies its model and report into `best/`.
-fn keep_best(folder: &RunFolder) -> Result<(usize, SetReport)> {
-    let dir = folder.dev_reports();
-    let mut best: Option<(usize, SetReport)> = None;
-    let entries = std::fs::read_dir(&dir).map_err(|e| AtlopError::io(&dir, e))?;
-    let mut epochs: Vec<usize> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().to_string();
-            name.strip_prefix("epoch-")?
-                .strip_suffix(".json")?
-                .parse()
-                .ok()
-        })
-        .collect();
-    epochs.sort_unstable();
-    for epoch in epochs {
-        let path = DevReports { dir: dir.clone() }.path(epoch);
-        let text = std::fs::read_to_string(&path).map_err(|e| AtlopError::io(&path, e))?;
-        let report: SetReport =
-            serde_json::from_str(&text).map_err(|e| AtlopError::Json { path, source: e })?;
-        if best.as_ref().is_none_or(|(_, b)| report.f1 > b.f1) {
-            best = Some((epoch, report));
-        }
+/// The message burn's dashboard stops with when the user quits it.
+const DASHBOARD_STOP: &str = "Stopping training from user input.";
+
+/// Why training stopped early, as an error: a stop the user asked for names the checkpoint to
+/// resume from; anything else (a checkpoint that could not be written, a non-finite loss) is the
+/// failure itself, never reported as a finished run.
+fn stopped(folder: &RunFolder, interrupter: &burn::train::Interrupter) -> AtlopError {
+    let message = interrupter
+        .get_message()
+        .unwrap_or_else(|| "stopped for an unknown reason".into());
+    let last = latest_checkpoint(&folder.path).ok().flatten();
+    let resume = match last {
+        Some(epoch) => format!(
+            "the last complete checkpoint is epoch {epoch}; resume with: atlop train --resume {}",
+            folder.path.display()
+        ),
+        None => "no epoch was checkpointed yet; start the run again".into(),
+    };
+    let user = message == DASHBOARD_STOP || message == super::stop::SIGNAL_STOP;
+    AtlopError::Stopped {
+        path: folder.path.clone(),
+        message: if user {
+            format!("training stopped by the user; {resume}")
+        } else {
+            format!("training failed: {message}; {resume}")
+        },
+        by_user: user,
     }
-    let (epoch, report) =
-        best.ok_or_else(|| run_error(&folder.path, "no dev report was written"))?;
-    let model = super::checkpoint::checkpoint_path(&folder.path, "model", epoch);
-    if !model.is_file() {
-        return Err(run_error(
-            &folder.path,
-            format!("the checkpoint of the best epoch {epoch} is missing"),
-        ));
-    }
-    let best_dir = folder.best_dir();
-    std::fs::create_dir_all(&best_dir).map_err(|e| AtlopError::io(&best_dir, e))?;
-    let dest = folder.best_model().with_extension("mpk");
-    std::fs::copy(&model, &dest).map_err(|e| AtlopError::io(&model, e))?;
-    let json = serde_json::to_string_pretty(&report).map_err(|e| AtlopError::Json {
-        path: folder.best_report(),
-        source: e,
-    })?;
-    std::fs::write(folder.best_report(), json).map_err(|e| AtlopError::io(&best_dir, e))?;
-    Ok((epoch, report))
 }

@@ -4,8 +4,9 @@
 //!   one line per row the table names in `entity_figure` (ATLOP with and without localized
 //!   context pooling in the ablation table): LOP should help more as documents hold more
 //!   entities;
-//! - `training_curves.{svg,png}`: per trained model of the table, the mean training loss and
-//!   the whole-dev-set F1 of every epoch, read from the run folders' `metrics.jsonl`.
+//! - `training_curves.{svg,png}`: per finished model of the table, the mean training loss and
+//!   the whole-dev-set F1 of every epoch, from the models' records (which read them from the
+//!   run folders' `metrics.jsonl` when the model finished).
 //!
 //! [`chart`] draws them. Text needs a TrueType font (see there); without one the figures are
 //! skipped with a message and the tables are still written.
@@ -19,7 +20,7 @@ pub use chart::{draw, Chart, Series};
 
 use super::definition::Table;
 use super::report::TableResult;
-use super::runner::ModelJob;
+use super::runner::{JobState, ModelJob};
 use crate::error::{AtlopError, Result};
 
 /// Figure 4 from the table's rows: dev F1 (mean over seeds) per entity-count bucket of the
@@ -112,11 +113,17 @@ pub fn epoch_curves(run_dir: &Path) -> Result<EpochCurves> {
     Ok(EpochCurves { loss, dev_f1 })
 }
 
-/// Training curves of the finished models among `jobs` that the table's rows use.
-pub fn training_charts(table: &Table, jobs: &[ModelJob]) -> Result<Option<[Chart; 2]>> {
-    let mut loss = Vec::new();
+/// Training curves of the finished models among `jobs` that the table's rows use, from their
+/// records: the mean loss per epoch (AT-loss and BCE models on separate charts: their scales
+/// differ) and the dev F1 each model was selected by.
+pub fn training_charts(table: &Table, jobs: &[ModelJob], states: &[JobState]) -> Vec<Chart> {
+    let mut at_loss = Vec::new();
+    let mut bce_loss = Vec::new();
     let mut dev = Vec::new();
-    for job in jobs.iter().filter(|j| j.is_finished()) {
+    for (job, state) in jobs.iter().zip(states) {
+        let JobState::Recorded(record) = state else {
+            continue;
+        };
         if !table
             .rows
             .iter()
@@ -124,36 +131,59 @@ pub fn training_charts(table: &Table, jobs: &[ModelJob]) -> Result<Option<[Chart
         {
             continue;
         }
-        let curves = epoch_curves(&job.dir)?;
         let label = job.label();
-        loss.push(Series {
+        let loss: Vec<(f64, f64)> = record
+            .epochs
+            .iter()
+            .filter_map(|e| Some((e.epoch as f64, e.train_loss?)))
+            .collect();
+        let is_bce = job
+            .config
+            .as_ref()
+            .is_ok_and(|c| c.model.loss == crate::config::LossChoice::Bce);
+        let series = Series {
             label: label.clone(),
-            points: curves.loss,
-        });
+            points: loss,
+        };
+        if is_bce {
+            bce_loss.push(series);
+        } else {
+            at_loss.push(series);
+        }
         dev.push(Series {
             label,
-            points: curves.dev_f1,
+            points: record
+                .epochs
+                .iter()
+                .filter_map(|e| Some((e.epoch as f64, e.dev_f1_pct?)))
+                .collect(),
         });
     }
-    if loss.is_empty() {
-        return Ok(None);
+    let mut charts = Vec::new();
+    for (title, series) in [
+        ("Training loss, adaptive-thresholding loss (mean per epoch)", at_loss),
+        ("Training loss, BCE (mean per epoch)", bce_loss),
+    ] {
+        if !series.is_empty() {
+            charts.push(Chart {
+                title: title.into(),
+                x_label: "epoch".into(),
+                y_label: "loss".into(),
+                x_names: vec![],
+                series,
+            });
+        }
     }
-    Ok(Some([
-        Chart {
-            title: "Training loss (mean per epoch)".into(),
-            x_label: "epoch".into(),
-            y_label: "loss".into(),
-            x_names: vec![],
-            series: loss,
-        },
-        Chart {
-            title: "Dev F1 per epoch (whole dev set)".into(),
+    if !dev.is_empty() {
+        charts.push(Chart {
+            title: "Dev F1 per epoch (whole dev set, each model's decision rule)".into(),
             x_label: "epoch".into(),
             y_label: "dev F1 (%)".into(),
             x_names: vec![],
             series: dev,
-        },
-    ]))
+        });
+    }
+    charts
 }
 
 /// Writes the table's figures into `dir`; returns the files written. A missing font is not an
@@ -163,6 +193,7 @@ pub fn write_figures(
     table: &Table,
     result: &TableResult,
     jobs: &[ModelJob],
+    states: &[JobState],
 ) -> Result<Vec<PathBuf>> {
     if let Err(why) = chart::ensure_font() {
         eprintln!("[experiment] figures skipped: {why}");
@@ -172,7 +203,8 @@ pub fn write_figures(
     if let Some(chart) = entity_count_chart(table, result) {
         written.extend(draw(&dir.join("figure4"), &[chart])?);
     }
-    if let Some(charts) = training_charts(table, jobs)? {
+    let charts = training_charts(table, jobs, states);
+    if !charts.is_empty() {
         written.extend(draw(&dir.join("training_curves"), &charts)?);
     }
     Ok(written)
