@@ -424,7 +424,7 @@ mod tests {
         let folder = RunFolder::create(Some(dir.path()), "x").unwrap();
         // Dev F1 per epoch: the best is epoch 3, then a tie at epoch 5 (the earliest wins).
         let f1 = [0.1, 0.3, 0.5, 0.4, 0.5, 0.2, 0.45];
-        let mut run = |from: usize, to: usize| {
+        let run = |from: usize, to: usize| {
             let best = BestModel::open(&folder, from).unwrap();
             let mut strategy = KeepBestAndLast::new(best.clone(), from).unwrap();
             for epoch in from + 1..=to {

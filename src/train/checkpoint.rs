@@ -166,6 +166,7 @@ fn parse_model_epoch(name: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn a_failed_write_keeps_the_old_file_and_leaves_no_temp() {
