@@ -38,10 +38,8 @@ fn write_then_rename<F>(path: &Path, temp: &Path, write: F) -> Result<()>
 where
     F: FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 {
+    // The folder must exist: an output path into a missing folder is the caller's error.
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(dir) = parent {
-        std::fs::create_dir_all(dir).map_err(|e| AtlopError::io(dir, e))?;
-    }
     let file = File::create(temp).map_err(|e| AtlopError::io(temp, e))?;
     let mut writer = BufWriter::new(file);
     write(&mut writer).map_err(|e| AtlopError::io(temp, e))?;

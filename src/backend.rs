@@ -13,7 +13,7 @@
 //! | burn-ndarray + Debian OpenBLAS 0.3.21 (`OPENBLAS_CORETYPE=SapphireRapids`) | 3381 / 3351 | 12082 / 11982 | 1768 |
 //!
 //! Commands (see `tests/encoder_bench.rs`):
-//! `cargo test --release --test encoder_bench -- --ignored --nocapture flex` (and `ndarray`);
+//! `cargo test --release --test it encoder_bench -- --ignored --nocapture flex` (and `ndarray`);
 //! `OPENBLAS_CORETYPE=SapphireRapids cargo test --release --features openblas --test
 //! encoder_bench -- --ignored --nocapture ndarray`.
 //!

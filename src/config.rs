@@ -45,6 +45,22 @@ pub struct DocSlice {
     pub end: usize,
 }
 
+impl std::str::FromStr for DocSlice {
+    type Err = String;
+
+    /// `START..END` (the command line's `--docs`); `START` below `END`.
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("expected START..END with START below END, got {text:?}");
+        let (a, b) = text.split_once("..").ok_or_else(bad)?;
+        let start = a.trim().parse().map_err(|_| bad())?;
+        let end = b.trim().parse().map_err(|_| bad())?;
+        if start >= end {
+            return Err(bad());
+        }
+        Ok(DocSlice { start, end })
+    }
+}
+
 /// Dataset files and featurisation (paper Sec. 2.1: entity markers, 1024 tokens).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -213,6 +229,45 @@ impl RunConfig {
             if slice.is_some_and(|s| s.start >= s.end) {
                 return bad(key, "start must be below end");
             }
+        }
+        if self.name.is_empty()
+            || self.name.contains(['/', '\\'])
+            || self.name.starts_with('.')
+        {
+            return bad(
+                "name",
+                "must be a plain folder name (no path separators, not starting with '.'): \
+                 runs go to runs/<name>-<time>/; use --out for another place",
+            );
+        }
+        let o = &self.optimizer;
+        for (key, rate) in [
+            ("optimizer.encoder_lr", o.encoder_lr),
+            ("optimizer.head_lr", o.head_lr),
+            ("optimizer.max_grad_norm", o.max_grad_norm),
+        ] {
+            if !(rate.is_finite() && rate >= 0.0) {
+                return bad(key, &format!("{rate} is not a finite number >= 0"));
+            }
+        }
+        if !(0.0..=1.0).contains(&o.warmup_ratio) {
+            return bad(
+                "optimizer.warmup_ratio",
+                &format!("{} is not in [0, 1]", o.warmup_ratio),
+            );
+        }
+        if !(o.eps.is_finite() && o.eps >= 0.0) {
+            return bad("optimizer.eps", &format!("{} is not a finite number >= 0", o.eps));
+        }
+        let m = &self.model;
+        if m.block_size == 0 || m.emb_size == 0 || m.emb_size % m.block_size != 0 {
+            return bad(
+                "model.block_size",
+                &format!(
+                    "{} must divide model.emb_size ({}) into groups (Eq. 5)",
+                    m.block_size, m.emb_size
+                ),
+            );
         }
         if self.data.max_len < 3 {
             return bad(

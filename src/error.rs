@@ -120,3 +120,19 @@ impl AtlopError {
         }
     }
 }
+
+/// Prints `warning: <message>` on stderr the first time this process sees the message: a
+/// dataset read several times by one command (train, dev, scoring) warns once.
+pub fn warn_once(message: String) {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(|| Mutex::new(HashSet::new()));
+    let first = seen
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(message.clone());
+    if first {
+        eprintln!("warning: {message}");
+    }
+}

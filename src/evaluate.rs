@@ -47,7 +47,43 @@ pub fn load_best<B: Backend>(
     let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::default();
     let record = Recorder::<B>::load(&recorder, path.clone(), device)
         .map_err(|e| run_error(&folder.path, format!("{}: {e}", path.display())))?;
-    Ok(model.load_record(record))
+    let expected = crate::params::param_shapes(&model);
+    let model = model.load_record(record);
+    let loaded = crate::params::param_shapes(&model);
+    if let Some((key, want, got)) = crate::params::first_shape_change(&expected, &loaded) {
+        return Err(run_error(
+            &folder.path,
+            format!(
+                "{}.mpk: tensor `{key}` is {got:?} but config.toml and encoder/config.json make \
+                 it {want:?}: were they edited after training? (model.emb_size, \
+                 model.block_size, model.localized_context, model.bilinear, or the encoder's \
+                 sizes)",
+                path.display()
+            ),
+        ));
+    }
+    if expected.len() != loaded.len() {
+        return Err(run_error(
+            &folder.path,
+            format!(
+                "{}.mpk holds {} tensors, the run's config makes {}: were config.toml or \
+                 encoder/config.json edited after training?",
+                path.display(),
+                loaded.len(),
+                expected.len()
+            ),
+        ));
+    }
+    if let Some((key, value)) = crate::params::first_non_finite(&model) {
+        return Err(run_error(
+            &folder.path,
+            format!(
+                "{}.mpk: tensor `{key}` holds {value}: the best model is corrupt",
+                path.display()
+            ),
+        ));
+    }
+    Ok(model)
 }
 
 /// Evaluates; the report is `None` for an unlabelled file (then only `result.json` is written).

@@ -23,6 +23,7 @@ pub mod evaluate;
 pub mod evaluation;
 pub mod experiment;
 pub mod features;
+pub mod params;
 pub mod inference;
 pub mod kernels;
 pub mod machine;

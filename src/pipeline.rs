@@ -52,15 +52,17 @@ pub fn load_documents(
     let (mut dataset, vocab) = load_dataset(path, config.data.vocab.as_deref())?;
     if let Some(s) = slice {
         let n = dataset.documents.len();
-        if s.start >= n {
+        // Never clamped: a slice past the file would silently score fewer documents.
+        if s.start >= s.end || s.end > n {
             return Err(AtlopError::Invalid(format!(
-                "{}: document slice {}..{} starts past the {n} documents",
+                "{}: document slice {}..{} is not within the file's {n} documents (0..{n}, \
+                 start below end)",
                 path.display(),
                 s.start,
                 s.end
             )));
         }
-        dataset.documents = dataset.documents[s.start..s.end.min(n)].to_vec();
+        dataset.documents = dataset.documents[s.start..s.end].to_vec();
     }
     Ok((dataset, vocab))
 }

@@ -7,13 +7,7 @@ use atlop::evaluate::{evaluate_run, EvaluateOptions};
 
 /// `START..END` -> slice.
 fn parse_docs(text: &str) -> anyhow::Result<DocSlice> {
-    let (a, b) = text
-        .split_once("..")
-        .ok_or_else(|| anyhow::anyhow!("--docs: expected START..END, got {text:?}"))?;
-    Ok(DocSlice {
-        start: a.trim().parse()?,
-        end: b.trim().parse()?,
-    })
+    text.parse().map_err(|e| anyhow::anyhow!("--docs: {e}"))
 }
 
 pub fn run(
@@ -40,7 +34,14 @@ pub fn run(
             }
             println!("{}", serde_json::to_string_pretty(&r)?);
         }
-        None => println!("{} has no labels: nothing to score", data.display()),
+        None if result_json.is_some() => {
+            println!("{} has no labels: nothing to score", data.display())
+        }
+        None => anyhow::bail!(
+            "{} has no labels: nothing to score (give --result-json FILE to write CodaLab's \
+             predictions instead)",
+            data.display()
+        ),
     }
     if let Some(path) = result_json {
         println!("wrote {}", path.display());

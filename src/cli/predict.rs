@@ -41,6 +41,22 @@ pub struct PredictArgs {
     /// Write a standalone HTML page highlighting each predicted pair's context weights.
     #[arg(long)]
     pub html: Option<PathBuf>,
+    /// Only documents START..END of the input (as `evaluate --docs`).
+    #[arg(long, value_name = "START..END")]
+    pub docs: Option<atlop::config::DocSlice>,
+}
+
+/// Fails before any work when an output file cannot be created where it was asked for.
+fn check_output_folder(path: &std::path::Path) -> anyhow::Result<()> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent.filter(|d| !d.is_dir()) {
+        anyhow::bail!(
+            "cannot write {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
@@ -51,6 +67,9 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
 }
 
 fn predict<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
+    for path in [&args.output, &args.html].into_iter().flatten() {
+        check_output_folder(path)?;
+    }
     let mut predictor = Predictor::<B>::open(&args.run, &Default::default())?;
     if let Some(n) = args.batch_size {
         predictor = predictor.with_batch_size(n);
@@ -58,7 +77,19 @@ fn predict<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
     let format = args
         .format
         .unwrap_or_else(|| InputFormat::detect(&args.input));
-    let parsed = read_input(&args.input, format, predictor.vocab())?;
+    let mut parsed = read_input(&args.input, format, predictor.vocab())?;
+    if let Some(s) = args.docs {
+        if s.end > parsed.len() {
+            anyhow::bail!(
+                "--docs {}..{}: {} has {} documents",
+                s.start,
+                s.end,
+                args.input.display(),
+                parsed.len()
+            );
+        }
+        parsed = parsed.drain(s.start..s.end).collect();
+    }
     let total = parsed.len();
     let mut skipped = 0;
     let mut docs: Vec<(usize, Document)> = Vec::with_capacity(total);
@@ -74,6 +105,18 @@ fn predict<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
         }
     }
 
+    if docs.is_empty() {
+        anyhow::bail!(
+            "none of the {total} documents of {} could be predicted ({skipped} skipped; see \
+             above){}",
+            args.input.display(),
+            if format == InputFormat::Jsonl {
+                " - read as JSON lines: give --format for another format"
+            } else {
+                ""
+            }
+        );
+    }
     let explain = args.explain || args.html.is_some();
     let color = std::io::stdout().is_terminal();
     let bar = ProgressBar::new(docs.len() as u64).with_style(ProgressStyle::with_template(
@@ -96,14 +139,12 @@ fn predict<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
     let predictions: Vec<_> = results.iter().map(|r| &r.prediction).collect();
     let json = serde_json::to_string_pretty(&predictions)?;
     match &args.output {
-        Some(path) => std::fs::write(path, json + "\n")
-            .with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => atlop::atomic::write_bytes_atomically(path, (json + "\n").as_bytes())?,
         None => println!("{json}"),
     }
     if let Some(path) = &args.html {
         let refs: Vec<(usize, &Document)> = docs.iter().map(|(i, d)| (*i, d)).collect();
-        std::fs::write(path, render_page(&refs, &results))
-            .with_context(|| format!("writing {}", path.display()))?;
+        atlop::atomic::write_bytes_atomically(path, render_page(&refs, &results).as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
     eprintln!(

@@ -89,6 +89,32 @@ fn wrong_types_and_ranges_are_errors_naming_the_key() {
 }
 
 #[test]
+fn names_rates_and_sizes_are_checked_before_anything_is_created() {
+    for (overrides, key) in [
+        (&["name=\"../../escape\""][..], "`name`"),
+        (&["name=\"a/b\""][..], "`name`"),
+        (&["optimizer.encoder_lr=-1.0"][..], "optimizer.encoder_lr"),
+        (&["optimizer.head_lr=nan"][..], "optimizer.head_lr"),
+        (&["optimizer.warmup_ratio=1.5"][..], "optimizer.warmup_ratio"),
+        (&["model.block_size=48"][..], "model.block_size"),
+        (&["model.block_size=0"][..], "model.block_size"),
+    ] {
+        let err = smoke(overrides).unwrap_err().to_string();
+        assert!(err.contains(key), "{overrides:?}: {err}");
+    }
+}
+
+#[test]
+fn doc_slices_parse_from_the_command_line() {
+    let s: DocSlice = "8..12".parse().unwrap();
+    assert_eq!(s, DocSlice { start: 8, end: 12 });
+    for bad in ["10..5", "5..5", "5", "a..b", "..3"] {
+        let err = bad.parse::<DocSlice>().unwrap_err();
+        assert!(err.contains("START..END"), "{bad}: {err}");
+    }
+}
+
+#[test]
 fn head_config_and_loss_follow_the_switches() {
     let c = smoke(&[
         "model.loss=bce",

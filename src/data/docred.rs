@@ -105,10 +105,11 @@ impl DocParser<'_> {
             .into_iter()
             .enumerate()
             .map(|(e, v)| self.entity(v, e, &sents, &doc))
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<Entity>>>()?;
+        warn_duplicate_entities(self.path, &doc, &entities);
         let facts = match value.get_mut("labels").map(Value::take) {
             None | Some(Value::Null) => None,
-            Some(labels) => Some(self.facts(labels, entities.len(), &doc)?),
+            Some(labels) => Some(self.facts(labels, entities.len(), sents.len(), &doc)?),
         };
         Ok(Document {
             title,
@@ -158,6 +159,17 @@ impl DocParser<'_> {
                     ),
                 ));
             }
+            if !ENTITY_TYPES.contains(&raw.entity_type.as_str()) {
+                return Err(self.error(
+                    doc,
+                    &format!("{field}.type"),
+                    format!(
+                        "unknown entity type {:?} (DocRED's are {})",
+                        raw.entity_type,
+                        ENTITY_TYPES.join(", ")
+                    ),
+                ));
+            }
             mentions.push(Mention {
                 name: raw.name,
                 sent_id: raw.sent_id,
@@ -169,9 +181,15 @@ impl DocParser<'_> {
         Ok(Entity { mentions })
     }
 
-    fn facts(&self, labels: Value, num_entities: usize, doc: &DocRef) -> Result<Vec<Fact>> {
+    fn facts(
+        &self,
+        labels: Value,
+        num_entities: usize,
+        num_sents: usize,
+        doc: &DocRef,
+    ) -> Result<Vec<Fact>> {
         let raw: Vec<Value> = self.convert(labels, "labels", doc)?;
-        let mut facts = Vec::with_capacity(raw.len());
+        let mut facts: Vec<Fact> = Vec::with_capacity(raw.len());
         for (i, value) in raw.into_iter().enumerate() {
             let field = format!("labels[{i}]");
             let label: RawLabel = self.convert(value, &field, doc)?;
@@ -198,6 +216,22 @@ impl DocParser<'_> {
                     ))
                 }
             };
+            if let Some(&bad) = label.evidence.iter().find(|&&s| s >= num_sents) {
+                return Err(self.error(
+                    doc,
+                    &format!("{field}.evidence"),
+                    format!("sentence {bad} does not exist ({num_sents} sentences)"),
+                ));
+            }
+            // The official scorer counts a fact once; a repeated label is an error in the file.
+            let same = |f: &Fact| (f.head, f.tail, f.relation) == (label.h, label.t, relation);
+            if let Some(j) = facts.iter().position(same) {
+                return Err(self.error(
+                    doc,
+                    &field,
+                    format!("repeats labels[{j}] ({}, {}, {})", label.h, label.t, label.r),
+                ));
+            }
             facts.push(Fact {
                 head: label.h,
                 tail: label.t,
@@ -225,6 +259,28 @@ impl DocParser<'_> {
 
     fn error(&self, doc: &DocRef, field: &str, message: impl Into<String>) -> AtlopError {
         AtlopError::document(self.path, doc.clone(), field, message)
+    }
+}
+
+/// DocRED's entity types (`ner2id.json` without `BLANK`).
+pub const ENTITY_TYPES: [&str; 6] = ["ORG", "LOC", "TIME", "PER", "MISC", "NUM"];
+
+/// Two entities with the same mentions split one entity's relations between them: legal in the
+/// format (Re-DocRED's dev and test files each have one such pair), so a warning, not an error.
+fn warn_duplicate_entities(path: &Path, doc: &DocRef, entities: &[Entity]) {
+    let key = |e: &Entity| -> Vec<(usize, usize, usize)> {
+        let mut spans: Vec<_> = e.mentions.iter().map(|m| (m.sent_id, m.start, m.end)).collect();
+        spans.sort_unstable();
+        spans
+    };
+    let keys: Vec<_> = entities.iter().map(key).collect();
+    for (i, k) in keys.iter().enumerate() {
+        if let Some(j) = keys[..i].iter().position(|other| other == k) {
+            crate::error::warn_once(format!(
+                "{}: {doc}: field `vertexSet[{i}]`: the same mentions as vertexSet[{j}]",
+                path.display()
+            ));
+        }
     }
 }
 
@@ -273,5 +329,19 @@ mod tests {
             msg.contains("vertexSet[1][0]") && msg.contains("\"T\""),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn repeated_labels_bad_evidence_and_unknown_types_name_the_field() {
+        let label = r#"{"h": 0, "t": 1, "r": "P17", "evidence": [0]}"#;
+        let twice = DOC.replace(label, &format!("{label}, {label}"));
+        let msg = parse(&twice).unwrap_err().to_string();
+        assert!(msg.contains("labels[1]") && msg.contains("repeats labels[0]"), "{msg}");
+        let evidence = DOC.replace(r#""evidence": [0]"#, r#""evidence": [999]"#);
+        let msg = parse(&evidence).unwrap_err().to_string();
+        assert!(msg.contains("labels[0].evidence") && msg.contains("999"), "{msg}");
+        let typed = DOC.replace(r#""type": "LOC"}]]"#, r#""type": "GENE"}]]"#);
+        let msg = parse(&typed).unwrap_err().to_string();
+        assert!(msg.contains("vertexSet[1][0].type") && msg.contains("GENE"), "{msg}");
     }
 }

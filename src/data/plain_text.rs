@@ -110,13 +110,25 @@ pub fn parse_plain_document(line: &str, index: usize, path: &Path) -> Result<Doc
             ));
         }
         let entity_type = entity.entity_type.unwrap_or_else(|| DEFAULT_TYPE.into());
+        if !super::docred::ENTITY_TYPES.contains(&entity_type.as_str()) {
+            return Err(error(
+                format!("entities[{e}].type"),
+                format!(
+                    "unknown entity type {entity_type:?} (the model knows {})",
+                    super::docred::ENTITY_TYPES.join(", ")
+                ),
+            ));
+        }
         let mut mentions = Vec::with_capacity(entity.mentions.len());
         for (m, [start, end]) in entity.mentions.into_iter().enumerate() {
             let field = format!("entities[{e}].mentions[{m}]");
             if start >= end || end > num_chars {
                 return Err(error(
                     field,
-                    format!("span [{start}, {end}) is empty or outside the text ({num_chars} characters)"),
+                    format!(
+                        "span [{start}, {end}) is empty or outside the text ({num_chars} \
+                         characters; spans are character offsets, not bytes)"
+                    ),
                 ));
             }
             let hits: Vec<(usize, usize)> = sents
@@ -137,6 +149,23 @@ pub fn parse_plain_document(line: &str, index: usize, path: &Path) -> Result<Doc
                     format!("span [{start}, {end}) covers no word"),
                 ));
             };
+            // A span cutting a word is most often a byte offset into non-ASCII text, which
+            // selects other characters: refuse it rather than guess.
+            let cut = |(s, i): (usize, usize)| {
+                let w = &sents[s][i];
+                w.start < start || w.end > end
+            };
+            if cut((sent_id, first)) || cut((last_sent, last)) {
+                return Err(error(
+                    field,
+                    format!(
+                        "span [{start}, {end}) ({:?}) starts or ends inside a word: spans are \
+                         CHARACTER offsets (Unicode scalar values), not bytes, and must cover \
+                         whole words",
+                        chars[start..end].iter().collect::<String>()
+                    ),
+                ));
+            }
             if sent_id != last_sent {
                 return Err(error(
                     field,
@@ -247,5 +276,21 @@ mod tests {
         assert!(msg.contains("crosses"), "{msg}");
         let empty = parse_plain_document(r#"{"text": " ", "entities": []}"#, 0, Path::new("x"));
         assert!(empty.unwrap_err().to_string().contains("no words"));
+    }
+
+    #[test]
+    fn spans_inside_words_and_unknown_types_are_refused() {
+        // What a byte offset into non-ASCII text looks like: the span cuts a word.
+        let msg = parse(r#"[{"mentions": [[1, 16]]}]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("entities[0].mentions[0]") && msg.contains("CHARACTER offsets"),
+            "{msg}"
+        );
+        let msg = parse(r#"[{"type": "GENE", "mentions": [[0, 16]]}]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("entities[0].type") && msg.contains("GENE"), "{msg}");
     }
 }

@@ -157,6 +157,13 @@ pub fn load_weights<B: Backend>(model: &mut BertModel<B>, dir: &Path) -> Result<
         });
     }
     ignored.sort();
+    if let Some((key, value)) = crate::params::first_non_finite(&*model) {
+        return Err(AtlopError::Weights {
+            path,
+            key,
+            message: format!("holds {value}: the checkpoint is corrupt"),
+        });
+    }
     Ok(LoadReport {
         path,
         applied: result.applied.len(),

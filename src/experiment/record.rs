@@ -202,6 +202,9 @@ impl ModelRecord {
             source,
         })?;
         text.push(b'\n');
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| AtlopError::io(dir, e))?;
+        }
         write_atomically(path, |w| std::io::Write::write_all(w, &text))
     }
 }

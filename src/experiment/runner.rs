@@ -72,7 +72,9 @@ impl JobState {
     pub fn describe(&self) -> String {
         match self {
             JobState::Recorded(_) => "finished".into(),
-            JobState::Stale { .. } => "stale record (the config changed): retraining".into(),
+            JobState::Stale { .. } => {
+                "stale record (made from another config; --train retrains it)".into()
+            }
             JobState::Training {
                 epochs_done,
                 epochs,

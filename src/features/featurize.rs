@@ -187,7 +187,7 @@ pub fn featurize_dataset(
     tok: &DocTokenizer,
     cfg: &FeatureConfig,
 ) -> error::Result<Vec<Feature>> {
-    dataset
+    let features: Vec<Feature> = dataset
         .documents
         .par_iter()
         .enumerate()
@@ -199,5 +199,55 @@ pub fn featurize_dataset(
                 other => other,
             })
         })
-        .collect()
+        .collect::<error::Result<_>>()?;
+    // Per document for the first few, then one line for the rest: a short `max_len` (smoke
+    // runs) would otherwise print a line for every document.
+    const LISTED: usize = 3;
+    let mut lost = (0, 0, 0); // documents, mentions, entities
+    for f in &features {
+        let (past, entities) = mentions_past_limit(f);
+        if past == 0 {
+            continue;
+        }
+        if lost.0 < LISTED {
+            crate::error::warn_once(format!(
+                "{}: document #{} ({:?}): {past} mention(s) start past max_len = {} tokens and \
+                 are not seen by the model; {entities} entit(ies) have no mention left (no \
+                 relation can be predicted for them)",
+                dataset.path.display(),
+                f.doc_index,
+                f.title,
+                cfg.max_len
+            ));
+        }
+        lost = (lost.0 + 1, lost.1 + past, lost.2 + entities);
+    }
+    if lost.0 > LISTED {
+        crate::error::warn_once(format!(
+            "{}: {} documents in all have mentions past max_len = {} ({} mentions, {} entities \
+             without any)",
+            dataset.path.display(),
+            lost.0,
+            cfg.max_len,
+            lost.1,
+            lost.2
+        ));
+    }
+    Ok(features)
+}
+
+/// Mentions of `feature` whose marker lies past its (truncated) input, and entities left with
+/// none: `(mentions, entities)`.
+pub fn mentions_past_limit(feature: &Feature) -> (usize, usize) {
+    // The mention's vector is the encoder output at `offset + 1` (after the start token); the
+    // batcher keeps it only while that lies inside the input, as the reference does.
+    let limit = feature.input_ids.len().saturating_sub(1);
+    let mut mentions = 0;
+    let mut entities = 0;
+    for positions in &feature.entity_pos {
+        let past = positions.iter().filter(|&&p| p >= limit).count();
+        mentions += past;
+        entities += usize::from(past == positions.len() && past > 0);
+    }
+    (mentions, entities)
 }

@@ -16,7 +16,7 @@ use super::loss::LossKind;
 use crate::batch::AtlopBatch;
 use crate::config::RunConfig;
 use crate::encoder::{BertModel, EncoderConfig, SpecialTokens};
-use crate::error::Result;
+use crate::error::{AtlopError, Result};
 
 /// Encoder + head. Field names are the reference's module names (`model`, here `encoder`, and
 /// the head's extractors and bilinear).
@@ -46,12 +46,30 @@ impl<B: Backend> AtlopModel<B> {
             encoder_config.hidden_dropout_prob = p;
             encoder_config.attention_probs_dropout_prob = p;
         }
+        // Two windows of the encoder's positions cover at most twice its length (Sec. 3.1: 1024
+        // tokens for BERT's 512); a longer input would lose its middle and allocate quadratic
+        // attention over the whole document.
+        let limit = 2 * encoder_config.max_len();
+        if config.data.max_len > limit {
+            return Err(AtlopError::Config {
+                source_name: encoder_dir.join("config.json").display().to_string(),
+                key: "data.max_len".into(),
+                message: format!(
+                    "{} tokens exceed the {limit} that two windows of this encoder's {} \
+                     positions cover",
+                    config.data.max_len,
+                    encoder_config.max_len()
+                ),
+            });
+        }
         let special = SpecialTokens::from_dir(encoder_dir, &encoder_config)?;
         B::seed(device, config.training.seed);
         let mut encoder = BertModel::init_random(&encoder_config, special, device)
             .with_precision(config.training.precision);
         if load_weights {
-            crate::encoder::weights::load_weights(&mut encoder, encoder_dir)?;
+            // What was loaded and which checkpoint tensors (pooler, MLM head) were left unused.
+            let report = crate::encoder::weights::load_weights(&mut encoder, encoder_dir)?;
+            eprintln!("encoder weights: {report}");
         }
         let head = config
             .head_config(encoder.hidden_size(), num_classes)

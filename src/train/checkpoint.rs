@@ -85,6 +85,9 @@ impl<S: PrecisionSettings, B: Backend> Recorder<B> for AtomicFileRecorder<S> {
     ) -> std::result::Result<(), RecorderError> {
         // Like burn's recorders, the caller names the file without its extension.
         file.set_extension(CHECKPOINT_EXTENSION);
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| RecorderError::Unknown(e.to_string()))?;
+        }
         write_atomically(&file, |writer| {
             rmp_serde::encode::write_named(writer, &item)
                 .map_err(|err| std::io::Error::other(err.to_string()))
@@ -190,6 +193,7 @@ mod tests {
     fn latest_checkpoint_needs_all_three_components() {
         let run = tempfile::tempdir().unwrap();
         assert_eq!(latest_checkpoint(run.path()).unwrap(), None);
+        std::fs::create_dir_all(run.path().join(CHECKPOINT_DIR)).unwrap();
         for epoch in [1, 2, 10] {
             for component in CHECKPOINT_COMPONENTS {
                 let path = checkpoint_path(run.path(), component, epoch);

@@ -200,9 +200,17 @@ impl Metric for Throughput {
         } else {
             item.doc_indices.len()
         } as f64;
-        let rate = if seconds > 0.0 { amount / seconds } else { 0.0 };
+        if seconds <= 0.0 {
+            // The first batch of an epoch has no previous one to measure from: no value yet
+            // (a count-0 entry, which logs and the dashboard skip), rather than a false 0.
+            let entry = NumericEntry::Aggregated {
+                aggregated_value: 0.0,
+                count: 0,
+            };
+            return SerializedEntry::new(format!("{}: -", self.name()), entry.serialize());
+        }
         let opts = FormatOptions::new(self.name()).precision(1);
-        self.state.update(rate, 1, opts)
+        self.state.update(amount / seconds, 1, opts)
     }
 
     fn clear(&mut self) {
@@ -373,6 +381,7 @@ impl Metric for DevScore {
             let written = serde_json::to_vec_pretty(report)
                 .map_err(std::io::Error::other)
                 .and_then(|text| {
+                    std::fs::create_dir_all(&reports.dir)?;
                     super::checkpoint::write_atomically(&reports.path(epoch), |w| {
                         std::io::Write::write_all(w, &text)
                     })

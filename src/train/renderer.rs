@@ -62,13 +62,24 @@ fn format_value(v: f64) -> String {
     }
 }
 
+/// `1h02m`, `3m05s`, `42s`.
+fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, sec) => format!("{m}m{sec:02}s"),
+        (h, m, _) => format!("{h}h{m:02}m"),
+    }
+}
+
 fn is_last(item: &TrainingProgress) -> bool {
     item.progress
         .as_ref()
         .is_some_and(|p| p.items_processed >= p.items_total)
 }
 
-/// Plain text lines for logs.
+/// Plain text lines for logs: each starts with the UTC time and the time since the renderer
+/// started; iteration lines end with the ETA of the run, epoch lines with the best dev F1 so far.
 pub struct PlainRenderer<W: Write + Send + Sync> {
     out: W,
     every: usize,
@@ -76,6 +87,12 @@ pub struct PlainRenderer<W: Write + Send + Sync> {
     valid: MetricBook,
     /// Per epoch: sum and count of the train values, for the epoch line's means.
     epoch_sums: BTreeMap<String, (f64, usize)>,
+    started: std::time::Instant,
+    /// Fraction of the whole run done when this renderer first saw progress (a resumed run
+    /// starts late), for the ETA.
+    first_fraction: Option<f64>,
+    /// Best `Dev F1` so far and its epoch.
+    best: Option<(f64, usize)>,
 }
 
 impl<W: Write + Send + Sync> PlainRenderer<W> {
@@ -87,10 +104,42 @@ impl<W: Write + Send + Sync> PlainRenderer<W> {
             train: MetricBook::default(),
             valid: MetricBook::default(),
             epoch_sums: BTreeMap::new(),
+            started: std::time::Instant::now(),
+            first_fraction: None,
+            best: None,
         }
     }
 
-    /// The writer, e.g. a `Vec<u8>` in tests.
+    /// `[HH:MM:SS UTC +elapsed]`.
+    fn stamp(&self) -> String {
+        let clock = crate::run_folder::timestamp(crate::run_folder::now_unix());
+        let time = clock.split_once('-').map_or(clock.as_str(), |(_, t)| t);
+        format!(
+            "[{}:{}:{} +{}]",
+            &time[0..2],
+            &time[2..4],
+            &time[4..6],
+            duration(self.started.elapsed().as_secs_f64())
+        )
+    }
+
+    /// The run's remaining time from the rate of this session, once it has one.
+    fn eta(&mut self, item: &TrainingProgress) -> String {
+        let g = &item.global_progress;
+        let (done, total) = item
+            .progress
+            .as_ref()
+            .map_or((0, 1), |p| (p.items_processed, p.items_total.max(1)));
+        let fraction = (g.items_processed.saturating_sub(1) as f64 + done as f64 / total as f64)
+            / g.items_total.max(1) as f64;
+        let first = *self.first_fraction.get_or_insert(fraction);
+        let elapsed = self.started.elapsed().as_secs_f64();
+        if fraction <= first || elapsed < 1.0 {
+            return "ETA -".into();
+        }
+        let left = elapsed * (1.0 - fraction) / (fraction - first);
+        format!("ETA {} (dev passes not included)", duration(left))
+    }
     pub fn into_inner(self) -> W {
         self.out
     }
@@ -124,10 +173,11 @@ impl<W: Write + Send + Sync> MetricsRendererTraining for PlainRenderer<W> {
                 .progress
                 .as_ref()
                 .map_or((0, 0), |p| (p.items_processed, p.items_total));
+            let (epoch, epochs) = (g.items_processed, g.items_total);
+            let eta = self.eta(&item);
             let line = format!(
-                "train epoch {}/{} iter {iteration} docs {}/{} | {}",
-                g.items_processed,
-                g.items_total,
+                "{} train epoch {epoch}/{epochs} iter {iteration} docs {}/{} | {} | {eta}",
+                self.stamp(),
                 p.0,
                 p.1,
                 self.train.line()
@@ -147,8 +197,17 @@ impl<W: Write + Send + Sync> MetricsRendererTraining for PlainRenderer<W> {
             .collect();
         self.epoch_sums.clear();
         let g = &item.global_progress;
+        if let Some(&f1) = self.valid.values.get(super::metrics::DEV_F1) {
+            if self.best.is_none_or(|(b, _)| f1 > b) {
+                self.best = Some((f1, g.items_processed));
+            }
+        }
+        let best = self.best.map_or(String::new(), |(f1, epoch)| {
+            format!(" | best Dev F1 {f1:.2} (epoch {epoch} of this session)")
+        });
         let line = format!(
-            "epoch {}/{} done | train mean: {} | valid: {}",
+            "{} epoch {}/{} done | train mean: {} | valid: {}{best}",
+            self.stamp(),
             g.items_processed,
             g.items_total,
             means.join(" | "),
@@ -161,7 +220,8 @@ impl<W: Write + Send + Sync> MetricsRendererTraining for PlainRenderer<W> {
         &mut self,
         _: Option<LearnerSummary>,
     ) -> std::result::Result<(), Box<dyn std::error::Error>> {
-        self.print("training finished".into());
+        let line = format!("{} training loop ended", self.stamp());
+        self.print(line);
         Ok(())
     }
 }

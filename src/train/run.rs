@@ -97,16 +97,23 @@ pub fn train_on<B: AutodiffBackend>(
             "training needs one device at least".into(),
         ));
     };
+    // Removes a new run folder again when its set-up fails before training starts.
+    let mut new_folder = RemoveOnFailure::default();
     let (folder, config, resume_epoch) = match target {
         TrainTarget::New { config, out } => {
-            let folder = RunFolder::create(out.as_deref(), &config.name)?;
-            if latest_checkpoint(&folder.path)?.is_some() {
+            // Resolves the encoder and hashes the data first: a bad config leaves no folder.
+            let manifest = manifest::<B>(&config, &devices)?;
+            if let Some(out) = out.as_deref().filter(|o| latest_checkpoint(o).ok().flatten().is_some()) {
                 return Err(run_error(
-                    &folder.path,
+                    out,
                     "already holds checkpoints; use --resume to continue it",
                 ));
             }
-            let manifest = manifest::<B>(&config, &devices)?;
+            let existed = out.as_deref().is_some_and(Path::exists);
+            let folder = RunFolder::create(out.as_deref(), &config.name)?;
+            if !existed {
+                new_folder.arm(&folder.path);
+            }
             folder.write_inputs(&config, &manifest)?;
             (folder, *config, 0)
         }
@@ -134,6 +141,19 @@ pub fn train_on<B: AutodiffBackend>(
         &tokenizer,
     )?;
     let dev_split = load_split(&config, &config.data.dev, config.data.dev_docs, &tokenizer)?;
+    for (key, split) in [("data.train", &train_split), ("data.dev", &dev_split)] {
+        if !split.dataset.is_labelled() {
+            return Err(AtlopError::Config {
+                source_name: folder.config().display().to_string(),
+                key: key.into(),
+                message: format!(
+                    "{} has no relation labels (DocRED's test.json hides them): it cannot be \
+                     trained on or select a model",
+                    split.dataset.path.display()
+                ),
+            });
+        }
+    }
     folder.write_relations(&train_split.vocab)?;
     let num_classes = train_split.vocab.num_classes();
     let encoder_dir = if resume_epoch == 0 {
@@ -257,6 +277,7 @@ pub fn train_on<B: AutodiffBackend>(
     }
     let training = training.renderer(renderer);
     let _signals = super::stop::on_signal(&interrupter);
+    new_folder.disarm();
     training.launch(Learner::new(model, optimizer, schedule));
     if interrupter.should_stop() {
         return Err(stopped(&folder, &interrupter));
@@ -359,5 +380,27 @@ fn stopped(folder: &RunFolder, interrupter: &burn::train::Interrupter) -> AtlopE
             format!("training failed: {message}; {resume}")
         },
         by_user: user,
+    }
+}
+
+/// Deletes the folder it was armed with when dropped still armed (a set-up error).
+#[derive(Default)]
+struct RemoveOnFailure(Option<PathBuf>);
+
+impl RemoveOnFailure {
+    fn arm(&mut self, path: &Path) {
+        self.0 = Some(path.to_path_buf());
+    }
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for RemoveOnFailure {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            // Best effort: the folder holds only the inputs this run just wrote.
+            let _ = std::fs::remove_dir_all(path);
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! unreachable hub. Modified checkpoints are written into temporary folders from the tiny RoBERTa
 //! fixture.
 
-mod encoder_support;
+use crate::encoder_support;
 
 use std::path::Path;
 

@@ -8,7 +8,7 @@ use atlop::data::{load_dataset, Dataset, DatasetKind, Document, Entity, Fact, Me
 use atlop::features::{featurize, featurize_dataset, DocTokenizer, Feature, FeatureConfig};
 use safetensors::SafeTensors;
 
-mod shared_inputs;
+use crate::shared_inputs;
 use shared_inputs::present;
 
 const MODEL: &str = "models/all-MiniLM-L6-v2";

@@ -5,10 +5,9 @@
 //!
 //! Skips (with a message) when the MiniLM folder or the Re-DocRED file is absent.
 
-mod smoke_config;
+use crate::smoke_config;
 
 use std::path::Path;
-use std::sync::Mutex;
 
 use atlop::backend::{Cpu, CpuAutodiff};
 use atlop::config::{DocSlice, RunConfig};
@@ -23,10 +22,6 @@ fn smoke_config() -> Option<RunConfig> {
     smoke_config::smoke_config(&["decision.strategy.kind=global", "training.dropout=0.1"])
 }
 
-/// Training reseeds the backend's one RNG (dropout) per epoch, so two runs in parallel threads
-/// would draw each other's masks and the resume comparison would differ: tests that train take
-/// this lock.
-static TRAINING: Mutex<()> = Mutex::new(());
 
 /// `(epoch, metrics)` of the records of one split in `metrics.jsonl`.
 fn records(run: &Path, split: &str) -> Vec<(u64, serde_json::Value)> {
@@ -38,23 +33,10 @@ fn records(run: &Path, split: &str) -> Vec<(u64, serde_json::Value)> {
         .collect()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
-
 #[test]
 fn smoke_run_trains_evaluates_and_resumes_exactly() {
     let Some(config) = smoke_config() else { return };
-    let _serial = TRAINING.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = crate::serial::training();
     let dir = tempfile::tempdir().unwrap();
     let full = dir.path().join("full");
     let started = std::time::Instant::now();
@@ -120,30 +102,56 @@ fn smoke_run_trains_evaluates_and_resumes_exactly() {
     assert_eq!(report.decision, summary.best.decision);
     assert_eq!(report.ign_f1, summary.best.ign_f1);
 
-    // Interrupted after epoch 1: the folder as it was then (epoch-2 files gone), resumed.
+    // The same run in the `atlop` binary, stopped by Ctrl-C once epoch 1 is checkpointed (the
+    // epoch in progress is dropped) and resumed: it ends with the same numbers.
     let resumed = dir.path().join("resumed");
-    copy_dir(&full, &resumed);
-    for stale in ["model-2.mpk", "optim-2.mpk", "scheduler-2.mpk"] {
-        std::fs::remove_file(resumed.join("checkpoint").join(stale)).unwrap();
-    }
-    std::fs::remove_file(resumed.join("dev/epoch-2.json")).unwrap();
-    std::fs::remove_dir_all(resumed.join("best")).unwrap();
-    let head: Vec<String> = std::fs::read_to_string(full.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains("\"epoch\":1"))
-        .map(str::to_string)
-        .collect();
-    std::fs::write(resumed.join("metrics.jsonl"), head.join("\n") + "\n").unwrap();
-    let again = train::<CpuAutodiff>(
-        TrainTarget::Resume(resumed.clone()),
-        Dashboard::Plain,
-        Default::default(),
-    )
+    let cli = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_atlop"));
+        command
+            .current_dir(smoke_config::root())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command
+    };
+    let resumed_arg = resumed.to_str().unwrap();
+    let first = cli(&[
+        "train",
+        "--config",
+        "configs/smoke.toml",
+        "--set",
+        "decision.strategy.kind=global",
+        "--set",
+        "training.dropout=0.1",
+        "--plain",
+        "--out",
+        resumed_arg,
+    ])
+    .spawn()
     .unwrap();
-    assert_eq!(again.resumed_from, 1);
-    assert_eq!(again.best_epoch, summary.best_epoch);
-    assert_eq!(again.best, summary.best);
+    let stopped = crate::train_interrupt::interrupt_after(first, &resumed, 1);
+    assert_eq!(
+        stopped.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&stopped.stderr)
+    );
+    let out = cli(&["train", "--resume", resumed_arg, "--plain"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let json = |path: std::path::PathBuf| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let selected = json(resumed.join("best/selected.json"));
+    assert_eq!(selected["epoch"].as_u64(), Some(summary.best_epoch as u64));
+    let (best_full, best_resumed) = (
+        json(full.join("best/report.json")),
+        json(resumed.join("best/report.json")),
+    );
+    assert_eq!(best_resumed["f1"], best_full["f1"]);
+    assert_eq!(best_resumed["decision"], best_full["decision"]);
     let epoch2 = |run: &Path| {
         let v = records(run, "valid");
         v.iter()
@@ -152,6 +160,7 @@ fn smoke_run_trains_evaluates_and_resumes_exactly() {
             .unwrap()
     };
     assert_eq!(epoch2(&resumed)["Dev F1"], epoch2(&full)["Dev F1"]);
+    // The stopped session logged part of epoch 2; the resumed one logged all of it, last.
     let last_loss = |run: &Path| records(run, "train").last().unwrap().1["Loss"].clone();
     assert_eq!(last_loss(&resumed), last_loss(&full));
 }
@@ -163,7 +172,7 @@ fn smoke_run_trains_evaluates_and_resumes_exactly() {
 #[test]
 fn two_devices_share_each_batch_and_train() {
     let Some(config) = smoke_config() else { return };
-    let _serial = TRAINING.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = crate::serial::training();
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("two");
     let device: burn::tensor::Device<CpuAutodiff> = Default::default();

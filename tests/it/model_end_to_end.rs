@@ -3,7 +3,7 @@
 //! PyTorch reference's within 1e-3 (the encoder and head are each checked to 1e-4 elsewhere; this
 //! checks that they are wired together as the reference wires them).
 
-mod head_fixture;
+use crate::head_fixture;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! Batching and padding correctness: a document's logits do not depend on what else is in its
 //! batch (the same document twice, next to a smaller synthetic one). Tolerance 1e-4.
 
-mod head_fixture;
+use crate::head_fixture;
 
 use atlop::backend::Cpu;
 use atlop::batch::AtlopBatch;

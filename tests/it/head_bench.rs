@@ -1,5 +1,5 @@
 //! The DocRED-sized head benchmark (ignored by default: it measures, it does not check).
-//! `cargo test --release --test head_bench -- --ignored --nocapture`
+//! `cargo test --release --test it head_bench -- --ignored --nocapture`
 
 use atlop::bench::head::{bench_head, HeadBenchConfig};
 use atlop::model::BilinearLayout;

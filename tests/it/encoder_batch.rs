@@ -1,7 +1,7 @@
 //! Batching and training behaviour of `BertModel::encode`: a batch mixing short and long
 //! documents equals encoding each alone, and gradients flow back through the two windows.
 
-mod encoder_support;
+use crate::encoder_support;
 
 use atlop::backend::{Cpu, CpuAutodiff};
 use atlop::encoder::BertModel;

@@ -77,7 +77,7 @@ fn spawn_child(run: &Path) -> Child {
     let exe = std::env::current_exe().unwrap();
     Command::new(exe)
         .args([
-            "child_writes_checkpoints_until_killed",
+            "train_checkpoint::child_writes_checkpoints_until_killed",
             "--exact",
             "--ignored",
             "--nocapture",

@@ -3,10 +3,10 @@
 //! so that the peak-memory reading is that backend's:
 //!
 //! ```text
-//! cargo test --release --test encoder_bench -- --ignored --nocapture flex
-//! cargo test --release --test encoder_bench -- --ignored --nocapture ndarray
+//! cargo test --release --test it encoder_bench -- --ignored --nocapture flex
+//! cargo test --release --test it encoder_bench -- --ignored --nocapture ndarray
 //! OPENBLAS_CORETYPE=SapphireRapids cargo test --release --features openblas \
-//!     --test encoder_bench -- --ignored --nocapture ndarray
+//!     --test it encoder_bench -- --ignored --nocapture ndarray
 //! ```
 
 use atlop::bench::encoder::{bench_encoder_on, EncoderBenchConfig};

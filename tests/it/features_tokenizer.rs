@@ -6,7 +6,7 @@ use std::path::Path;
 use atlop::features::{DocTokenizer, ModelType};
 use safetensors::SafeTensors;
 
-mod shared_inputs;
+use crate::shared_inputs;
 use shared_inputs::present;
 
 /// `[rows, cols]` integer tensor (i64) as rows of ids with padding (mask 0) removed.

@@ -1,7 +1,7 @@
 //! Parity of the head and losses with the PyTorch reference on one real Re-DocRED document
 //! (`../shared/fixtures/atlop_doc.*`). Tolerance: max abs difference 1e-4 (f32).
 
-mod head_fixture;
+use crate::head_fixture;
 
 use atlop::backend::{Cpu, CpuAutodiff};
 use atlop::batch::AtlopBatch;

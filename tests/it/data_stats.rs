@@ -4,7 +4,7 @@
 use atlop::data::{load_dataset, DatasetStats};
 use atlop::features::{featurize_dataset, DocTokenizer, FeatureConfig};
 
-mod shared_inputs;
+use crate::shared_inputs;
 use shared_inputs::present;
 
 #[test]

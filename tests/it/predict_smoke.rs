@@ -5,7 +5,7 @@
 //!
 //! Skips (with a message) when the MiniLM folder or the Re-DocRED file is absent.
 
-mod smoke_config;
+use crate::smoke_config;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -42,6 +42,7 @@ fn smoke_run() -> Option<&'static Path> {
         if out.exists() {
             std::fs::remove_dir_all(&out).unwrap();
         }
+        let _serial = crate::serial::training();
         train::<CpuAutodiff>(
             TrainTarget::New {
                 config: Box::new(config),
@@ -416,4 +417,57 @@ fn explanation_page_shows_highlighted_tokens_in_headless_chromium() {
         highlight >= 200,
         "highlighted tokens are not visible: {highlight} pixels in the highlight colour"
     );
+}
+
+#[test]
+fn nothing_predicted_and_missing_output_folders_fail_before_any_work() {
+    let Some(run) = smoke_run() else { return };
+    let run = run.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A DocRED file named `.jsonl` is read as JSON lines: every line is skipped.
+    let misnamed = dir.path().join("docs.jsonl");
+    std::fs::write(
+        &misnamed,
+        serde_json::to_string_pretty(&dev_documents(8..10)).unwrap(),
+    )
+    .unwrap();
+    let out = atlop(&["predict", "--run", run, "--input", misnamed.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("none of the") && stderr.contains("--format"),
+        "{stderr}"
+    );
+
+    let output = dir.path().join("missing/preds.json");
+    let input = dev_file();
+    let out = atlop(&[
+        "predict",
+        "--run",
+        run,
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert!(!stderr.contains("documents predicted"), "checked first: {stderr}");
+
+    // Document slices are never clamped or reversed silently.
+    for docs in ["10..5", "5..5", "0..99999"] {
+        let out = atlop(&[
+            "evaluate",
+            "--run",
+            run,
+            "--data",
+            input.to_str().unwrap(),
+            "--docs",
+            docs,
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "--docs {docs}: {stderr}");
+        assert!(stderr.contains("error:") && !stderr.contains("panicked"), "{stderr}");
+    }
 }

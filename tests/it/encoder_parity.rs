@@ -2,7 +2,7 @@
 //! (`../shared/fixtures`, produced by `reference/ref_atlop.py` and `ref_roberta.py`).
 //! Tolerance: max abs diff <= 1e-4 (f32), as the fixtures README states.
 
-mod encoder_support;
+use crate::encoder_support;
 
 use atlop::backend::Cpu;
 use atlop::encoder::bert::key_bias;
