@@ -61,7 +61,6 @@ where
     Ok(())
 }
 
-
 /// [`write_atomically`] for bytes already in memory.
 pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomically(path, |w| w.write_all(bytes))

@@ -31,14 +31,10 @@ pub struct HeadIndex<B: Backend> {
     /// Head and tail entity of each pair; 0 for padding. `[b, P]`
     pub pair_head: Tensor<B, 2, Int>,
     pub pair_tail: Tensor<B, 2, Int>,
-    /// True for real pairs. `[b, P]`
-    pub pair_mask: Tensor<B, 2, Bool>,
     /// Positions of the real pairs in the flattened `[b * P]` pair grid, document-major. `[N]`
     pub pair_index: Tensor<B, 1, Int>,
     /// Real pairs per document (sums to N).
     pub num_pairs: Vec<usize>,
-    /// Real entities per document.
-    pub num_entities: Vec<usize>,
 }
 
 /// One batch of documents: encoder inputs, head index, multi-hot labels.
@@ -203,7 +199,6 @@ fn build<B: Backend>(
     let mut mention_average = vec![0f32; b * e_max * mtot_max];
     let mut pair_head = vec![0i64; b * p_max];
     let mut pair_tail = vec![0i64; b * p_max];
-    let mut pair_mask = vec![false; b * p_max];
     let mut pair_index = Vec::new();
     let mut labels = Vec::new();
 
@@ -226,7 +221,6 @@ fn build<B: Backend>(
         for (k, &(h, t)) in f.hts.iter().enumerate() {
             pair_head[i * p_max + k] = h as i64;
             pair_tail[i * p_max + k] = t as i64;
-            pair_mask[i * p_max + k] = true;
             pair_index.push((i * p_max + k) as i64);
         }
         labels.extend(f.multi_hot(num_classes).into_iter().flatten());
@@ -246,10 +240,8 @@ fn build<B: Backend>(
             ),
             pair_head: int_tensor(pair_head, [b, p_max], device),
             pair_tail: int_tensor(pair_tail, [b, p_max], device),
-            pair_mask: bool_tensor(pair_mask, [b, p_max], device),
             pair_index: int_tensor(pair_index, [n], device),
             num_pairs: features.iter().map(|f| f.hts.len()).collect(),
-            num_entities: features.iter().map(|f| f.entity_pos.len()).collect(),
         },
         labels: Tensor::from_data(TensorData::new(labels, [n, num_classes]), device),
         doc_indices: features.iter().map(|f| f.doc_index).collect(),

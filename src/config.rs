@@ -230,10 +230,7 @@ impl RunConfig {
                 return bad(key, "start must be below end");
             }
         }
-        if self.name.is_empty()
-            || self.name.contains(['/', '\\'])
-            || self.name.starts_with('.')
-        {
+        if self.name.is_empty() || self.name.contains(['/', '\\']) || self.name.starts_with('.') {
             return bad(
                 "name",
                 "must be a plain folder name (no path separators, not starting with '.'): \
@@ -257,10 +254,13 @@ impl RunConfig {
             );
         }
         if !(o.eps.is_finite() && o.eps >= 0.0) {
-            return bad("optimizer.eps", &format!("{} is not a finite number >= 0", o.eps));
+            return bad(
+                "optimizer.eps",
+                &format!("{} is not a finite number >= 0", o.eps),
+            );
         }
         let m = &self.model;
-        if m.block_size == 0 || m.emb_size == 0 || m.emb_size % m.block_size != 0 {
+        if m.block_size == 0 || m.emb_size == 0 || !m.emb_size.is_multiple_of(m.block_size) {
             return bad(
                 "model.block_size",
                 &format!(

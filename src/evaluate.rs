@@ -48,7 +48,16 @@ pub fn load_best<B: Backend>(
     let record = Recorder::<B>::load(&recorder, path.clone(), device)
         .map_err(|e| run_error(&folder.path, format!("{}: {e}", path.display())))?;
     let expected = crate::params::param_shapes(&model);
-    let model = model.load_record(record);
+    let model = load_record_checked(model, record).map_err(|message| {
+        run_error(
+            &folder.path,
+            format!(
+                "{}.mpk does not fit the run's config.toml and encoder/config.json (were they \
+                 edited after training?): {message}",
+                path.display()
+            ),
+        )
+    })?;
     let loaded = crate::params::param_shapes(&model);
     if let Some((key, want, got)) = crate::params::first_shape_change(&expected, &loaded) {
         return Err(run_error(
@@ -84,6 +93,28 @@ pub fn load_best<B: Backend>(
         ));
     }
     Ok(model)
+}
+
+/// `model.load_record(record)`, with burn's panic on a record of another structure (a different
+/// number of layers) turned into its message.
+fn load_record_checked<B: Backend>(
+    model: AtlopModel<B>,
+    record: <AtlopModel<B> as Module<B>>::Record,
+) -> std::result::Result<AtlopModel<B>, String> {
+    // The panic is expected and reported as an error: keep burn's message off stderr.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let loaded =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.load_record(record)));
+    std::panic::set_hook(hook);
+    loaded.map_err(|payload| {
+        let text = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "the record does not match the model".into());
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    })
 }
 
 /// Evaluates; the report is `None` for an unlabelled file (then only `result.json` is written).

@@ -100,10 +100,10 @@ mod tests {
         let device = Default::default();
         let linear = LinearConfig::new(3, 2).init::<crate::backend::Cpu>(&device);
         assert_eq!(first_non_finite(&linear), None);
-        let weight = linear.weight.val().slice_assign(
-            [1..2, 0..1],
-            Tensor::from_floats([[f32::NAN]], &device),
-        );
+        let weight = linear
+            .weight
+            .val()
+            .slice_assign([1..2, 0..1], Tensor::from_floats([[f32::NAN]], &device));
         let broken = burn::nn::Linear {
             weight: Param::from_tensor(weight),
             bias: linear.bias.clone(),

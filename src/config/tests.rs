@@ -95,7 +95,10 @@ fn names_rates_and_sizes_are_checked_before_anything_is_created() {
         (&["name=\"a/b\""][..], "`name`"),
         (&["optimizer.encoder_lr=-1.0"][..], "optimizer.encoder_lr"),
         (&["optimizer.head_lr=nan"][..], "optimizer.head_lr"),
-        (&["optimizer.warmup_ratio=1.5"][..], "optimizer.warmup_ratio"),
+        (
+            &["optimizer.warmup_ratio=1.5"][..],
+            "optimizer.warmup_ratio",
+        ),
         (&["model.block_size=48"][..], "model.block_size"),
         (&["model.block_size=0"][..], "model.block_size"),
     ] {

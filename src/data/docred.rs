@@ -229,7 +229,10 @@ impl DocParser<'_> {
                 return Err(self.error(
                     doc,
                     &field,
-                    format!("repeats labels[{j}] ({}, {}, {})", label.h, label.t, label.r),
+                    format!(
+                        "repeats labels[{j}] ({}, {}, {})",
+                        label.h, label.t, label.r
+                    ),
                 ));
             }
             facts.push(Fact {
@@ -269,7 +272,11 @@ pub const ENTITY_TYPES: [&str; 6] = ["ORG", "LOC", "TIME", "PER", "MISC", "NUM"]
 /// format (Re-DocRED's dev and test files each have one such pair), so a warning, not an error.
 fn warn_duplicate_entities(path: &Path, doc: &DocRef, entities: &[Entity]) {
     let key = |e: &Entity| -> Vec<(usize, usize, usize)> {
-        let mut spans: Vec<_> = e.mentions.iter().map(|m| (m.sent_id, m.start, m.end)).collect();
+        let mut spans: Vec<_> = e
+            .mentions
+            .iter()
+            .map(|m| (m.sent_id, m.start, m.end))
+            .collect();
         spans.sort_unstable();
         spans
     };
@@ -336,12 +343,21 @@ mod tests {
         let label = r#"{"h": 0, "t": 1, "r": "P17", "evidence": [0]}"#;
         let twice = DOC.replace(label, &format!("{label}, {label}"));
         let msg = parse(&twice).unwrap_err().to_string();
-        assert!(msg.contains("labels[1]") && msg.contains("repeats labels[0]"), "{msg}");
+        assert!(
+            msg.contains("labels[1]") && msg.contains("repeats labels[0]"),
+            "{msg}"
+        );
         let evidence = DOC.replace(r#""evidence": [0]"#, r#""evidence": [999]"#);
         let msg = parse(&evidence).unwrap_err().to_string();
-        assert!(msg.contains("labels[0].evidence") && msg.contains("999"), "{msg}");
+        assert!(
+            msg.contains("labels[0].evidence") && msg.contains("999"),
+            "{msg}"
+        );
         let typed = DOC.replace(r#""type": "LOC"}]]"#, r#""type": "GENE"}]]"#);
         let msg = parse(&typed).unwrap_err().to_string();
-        assert!(msg.contains("vertexSet[1][0].type") && msg.contains("GENE"), "{msg}");
+        assert!(
+            msg.contains("vertexSet[1][0].type") && msg.contains("GENE"),
+            "{msg}"
+        );
     }
 }

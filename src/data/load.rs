@@ -20,6 +20,18 @@ const REL_INFO: &str = "rel_info.json";
 ///   and in a sibling `meta/` folder (where the reference ATLOP keeps it).
 /// - `.data`: CDR or GDA, told apart by the positive label of its pairs (`1:CID:2` / `1:GDA:2`).
 pub fn load_dataset(path: &Path, vocab_dir: Option<&Path>) -> Result<(Dataset, RelationVocab)> {
+    // A missing file is named as such, before any vocabulary is looked for beside it.
+    if !path.is_file() {
+        let kind = if path.exists() {
+            "is not a file"
+        } else {
+            "does not exist"
+        };
+        return Err(AtlopError::Invalid(format!(
+            "{}: the dataset file {kind}",
+            path.display()
+        )));
+    }
     match path.extension().and_then(|e| e.to_str()) {
         Some("json") => {
             let vocab = docred_vocab(path, vocab_dir)?;

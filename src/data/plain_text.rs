@@ -291,6 +291,9 @@ mod tests {
         let msg = parse(r#"[{"type": "GENE", "mentions": [[0, 16]]}]"#)
             .unwrap_err()
             .to_string();
-        assert!(msg.contains("entities[0].type") && msg.contains("GENE"), "{msg}");
+        assert!(
+            msg.contains("entities[0].type") && msg.contains("GENE"),
+            "{msg}"
+        );
     }
 }

@@ -25,6 +25,10 @@ pub struct LengthStats {
     pub max: usize,
     /// Documents longer than one 512-token window.
     pub over_512: usize,
+    /// Mentions that start past the featurised length (`max_len`, 1024 by default): the model
+    /// never sees them, and entities left with none get no prediction.
+    pub mentions_past_max_len: usize,
+    pub entities_past_max_len: usize,
 }
 
 /// Table 1 for one dataset.
@@ -129,6 +133,14 @@ impl DatasetStats {
             rows.push(("subword length p95", l.p95.to_string()));
             rows.push(("subword length max", l.max.to_string()));
             rows.push(("documents over 512 tokens", l.over_512.to_string()));
+            rows.push((
+                "mentions past max_len (unseen)",
+                l.mentions_past_max_len.to_string(),
+            ));
+            rows.push((
+                "entities past max_len (no prediction)",
+                l.entities_past_max_len.to_string(),
+            ));
         }
         let mut out = String::from("| statistic | value |\n|---|---:|\n");
         for (name, value) in rows {
@@ -163,6 +175,14 @@ fn length_stats(features: &[Feature]) -> Option<LengthStats> {
         p95: lens[rank.clamp(1, n) - 1],
         max,
         over_512: lens.iter().filter(|&&l| l > WINDOW).count(),
+        mentions_past_max_len: features
+            .iter()
+            .map(|f| crate::features::featurize::mentions_past_limit(f).0)
+            .sum(),
+        entities_past_max_len: features
+            .iter()
+            .map(|f| crate::features::featurize::mentions_past_limit(f).1)
+            .sum(),
     })
 }
 
@@ -191,6 +211,15 @@ mod tests {
         assert_eq!(s.median, (10.0 + 20.0) / 2.0);
         assert_eq!(s.mean, lens.iter().sum::<usize>() as f64 / 4.0);
         assert!(length_stats(&[]).is_none());
+    }
+
+    #[test]
+    fn mentions_past_the_input_are_counted() {
+        // 10 tokens: offsets 0..=8 lie inside (the vector is read at offset + 1).
+        let mut f = feature(10);
+        f.entity_pos = vec![vec![2, 9], vec![9, 12], vec![8]];
+        let s = length_stats(&[f]).unwrap();
+        assert_eq!((s.mentions_past_max_len, s.entities_past_max_len), (3, 1));
     }
 
     #[test]

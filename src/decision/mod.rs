@@ -232,7 +232,10 @@ mod tests {
     fn strategies_have_readable_labels() {
         assert_eq!(Strategy::Adaptive { top_k: 4 }.label(), "adaptive (top 4)");
         assert_eq!(Strategy::Global { top_k: 0 }.label(), "global threshold");
-        assert_eq!(Strategy::PerClass { top_k: 1 }.label(), "per-class thresholds (top 1)");
+        assert_eq!(
+            Strategy::PerClass { top_k: 1 }.label(),
+            "per-class thresholds (top 1)"
+        );
     }
 
     #[test]

@@ -56,13 +56,6 @@ impl<B: Backend> BertModel<B> {
         self.special
     }
 
-    /// Replaces the special token ids used by the two windows (when the caller's tokenizer knows
-    /// better than the checkpoint folder).
-    pub fn with_special_tokens(mut self, special: SpecialTokens) -> Self {
-        self.special = special;
-        self
-    }
-
     /// The same encoder with its matrix products in `precision` (see [`Precision`]).
     pub fn with_precision(mut self, precision: Precision) -> Self {
         for layer in &mut self.encoder.layer {

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::atomic::write_atomically;
 use crate::config::{DocSlice, RunConfig};
 use crate::data::DatasetKind;
 use crate::decision::{Decisions, Strategy, Thresholds};
@@ -28,7 +29,6 @@ use crate::evaluation::whole_set::{EvalSet, SetReport};
 use crate::evaluation::TrainFacts;
 use crate::features::tokenizer::DocTokenizer;
 use crate::pipeline::{load_documents, load_split};
-use crate::atomic::write_atomically;
 use crate::run_folder::{now_unix, timestamp, DataFile, RunFolder, RunManifest};
 
 use super::figures::epoch_curves;
@@ -212,7 +212,10 @@ impl ModelRecord {
 /// SHA-256 of the resolved config as the run folder saves it (`config.toml`): two runs with
 /// the same hash trained the same recipe on the same files.
 pub fn config_hash(config: &RunConfig) -> Result<String> {
-    Ok(format!("{:x}", Sha256::digest(config.to_toml()?.as_bytes())))
+    Ok(format!(
+        "{:x}",
+        Sha256::digest(config.to_toml()?.as_bytes())
+    ))
 }
 
 /// What identifies the model a record is built for.
@@ -456,7 +459,10 @@ mod tests {
         let per_class = Strategy::PerClass { top_k: 0 };
         assert_eq!(record.metric(&per_class, "test_f1"), Some(45.5));
         assert_eq!(record.metric(&per_class, "dev_ign_f1"), Some(48.0));
-        assert_eq!(record.metric(&Strategy::Global { top_k: 0 }, "dev_f1"), None);
+        assert_eq!(
+            record.metric(&Strategy::Global { top_k: 0 }, "dev_f1"),
+            None
+        );
 
         let mut other = record;
         other.format = RECORD_FORMAT + 1;

@@ -73,7 +73,13 @@ pub fn render(table: &Table, result: &TableResult) -> String {
         p.models_finished, p.models_planned, p.profile
     );
     let _ = writeln!(out, "- profile: {}", p.profile);
-    let list = |v: &[String]| if v.is_empty() { "-".to_string() } else { v.join(", ") };
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
     let _ = writeln!(out, "- encoder(s): {}", list(&p.encoders));
     let seeds: Vec<String> = p.seeds.iter().map(u64::to_string).collect();
     let _ = writeln!(out, "- seeds: {}", list(&seeds));

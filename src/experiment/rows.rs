@@ -106,7 +106,11 @@ pub fn fill_table(table: &Table, jobs: &[ModelJob], states: &[JobState]) -> Resu
                 // One line per state, not per seed, when every seed waits for the same reason.
                 let states: Vec<String> = waiting
                     .iter()
-                    .map(|w| w.split_once(": ").map_or(w.as_str(), |(_, s)| s).to_string())
+                    .map(|w| {
+                        w.split_once(": ")
+                            .map_or(w.as_str(), |(_, s)| s)
+                            .to_string()
+                    })
                     .collect();
                 let all_same = states.windows(2).all(|w| w[0] == w[1]);
                 cell.note = Some(if all_same && cell.values.is_empty() {
@@ -135,7 +139,11 @@ pub fn fill_table(table: &Table, jobs: &[ModelJob], states: &[JobState]) -> Resu
 }
 
 /// A column of one record under a decision, or why it has none.
-fn record_value(record: &ModelRecord, decision: &Strategy, metric: &str) -> std::result::Result<f64, String> {
+fn record_value(
+    record: &ModelRecord,
+    decision: &Strategy,
+    metric: &str,
+) -> std::result::Result<f64, String> {
     if record.decision(decision).is_none() {
         return Err(format!(
             "seed {}: the record has no `{}` decision (rebuild it with --force)",

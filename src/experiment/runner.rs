@@ -17,9 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::definition::{Definitions, Table, TableDataset};
 use super::profile::{column_ref, Profile};
-use super::record::{
-    build_record, config_hash, record_path, ModelRecord, RecordKey, TrainingCost,
-};
+use super::record::{build_record, config_hash, record_path, ModelRecord, RecordKey, TrainingCost};
 use super::saved_scores::{self, write_atomic};
 use crate::config::RunConfig;
 use crate::decision::Strategy;
@@ -57,9 +55,15 @@ pub enum JobState {
     /// Its record matches its config: finished.
     Recorded(Box<ModelRecord>),
     /// A record exists for another config (the recipe changed): not used; retrained.
-    Stale { recorded: String, now: String },
+    Stale {
+        recorded: String,
+        now: String,
+    },
     /// A run folder with `epochs_done` of `epochs` checkpointed.
-    Training { epochs_done: usize, epochs: usize },
+    Training {
+        epochs_done: usize,
+        epochs: usize,
+    },
     /// Trained to the end, its record not yet written (built on the next run).
     Unrecorded,
     NotRun,
@@ -467,7 +471,8 @@ fn train_one<B: AutodiffBackend>(
     let steps = summary.iterations_per_epoch
         * (config.training.epochs.saturating_sub(summary.resumed_from));
     save_scores::<B::InnerBackend>(&job.dir, device)?;
-    let session = serde_json::json!({ "seconds": summary.seconds, "from_epoch": summary.resumed_from });
+    let session =
+        serde_json::json!({ "seconds": summary.seconds, "from_epoch": summary.resumed_from });
     append_line(&sessions_path(&job.dir), &session.to_string())?;
     let finished = Finished {
         best_epoch: summary.best_epoch,

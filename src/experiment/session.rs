@@ -114,7 +114,10 @@ fn write_tables(
     jobs: &[ModelJob],
     options: &ExperimentOptions,
 ) -> Result<Vec<PathBuf>> {
-    let states = jobs.iter().map(ModelJob::state).collect::<Result<Vec<_>>>()?;
+    let states = jobs
+        .iter()
+        .map(ModelJob::state)
+        .collect::<Result<Vec<_>>>()?;
     let provenance = provenance(jobs, &states, options);
     let mut written = Vec::new();
     for table in tables {
@@ -224,13 +227,18 @@ pub fn estimate<B: AutodiffBackend>(
     let mut total = 0.0;
     let mut measured: Vec<(String, f64, String)> = Vec::new();
     let mut unavailable = Vec::new();
+    let mut failed: Vec<(String, String)> = Vec::new();
     for job in &jobs {
         if let JobState::Recorded(r) = job.state()? {
             if !measured.iter().any(|(b, _, _)| *b == job.base) {
                 measured.push((
                     job.base.clone(),
                     r.provenance.training_seconds,
-                    format!("measured: {} took {:.0} min", job.label(), r.provenance.training_seconds / 60.0),
+                    format!(
+                        "measured: {} took {:.0} min",
+                        job.label(),
+                        r.provenance.training_seconds / 60.0
+                    ),
                 ));
             }
         }
@@ -256,6 +264,11 @@ pub fn estimate<B: AutodiffBackend>(
             } if !options.force => 1.0 - *epochs_done as f64 / (*epochs).max(1) as f64,
             _ => 1.0,
         };
+        if let Some((_, why)) = failed.iter().find(|(b, _)| *b == job.base) {
+            lines.push(format!("- {}: cannot run here ({why})", job.label()));
+            unavailable.push(job.label());
+            continue;
+        }
         let (model_seconds, how) = match measured.iter().find(|(b, _, _)| *b == job.base) {
             Some((_, s, how)) => (*s, how.clone()),
             None => {
@@ -264,10 +277,20 @@ pub fn estimate<B: AutodiffBackend>(
                      thrown away) to measure the step and dev-pass times",
                     job.base
                 );
-                let s = calibrate::<B>(config, device)?;
-                let how = format!("calibrated: {s:.0} s per model");
-                measured.push((job.base.clone(), s, how.clone()));
-                (s, how)
+                match calibrate::<B>(config, device) {
+                    Ok(s) => {
+                        let how = format!("calibrated: {s:.0} s per model");
+                        measured.push((job.base.clone(), s, how.clone()));
+                        (s, how)
+                    }
+                    // An encoder that cannot be had here (a hub id offline): not available.
+                    Err(e) => {
+                        lines.push(format!("- {}: cannot run here ({e})", job.label()));
+                        unavailable.push(job.label());
+                        failed.push((job.base.clone(), e.to_string()));
+                        continue;
+                    }
+                }
             }
         };
         let seconds = model_seconds * fraction_left;

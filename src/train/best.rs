@@ -29,9 +29,9 @@ use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{checkpoint_path, CHECKPOINT_COMPONENTS, CHECKPOINT_DIR};
 use super::metrics::{DevProgress, DevReports};
+use crate::atomic::write_atomically;
 use crate::error::{AtlopError, Result};
 use crate::evaluation::whole_set::SetReport;
-use crate::atomic::write_atomically;
 use crate::run_folder::RunFolder;
 
 /// `best/selected.json`: which epoch `best/` holds and the dev F1 it was selected by.
@@ -382,7 +382,11 @@ mod tests {
             dir: folder.dev_reports(),
         };
         std::fs::create_dir_all(&reports.dir).unwrap();
-        std::fs::write(reports.path(epoch), serde_json::to_string(&report(f1)).unwrap()).unwrap();
+        std::fs::write(
+            reports.path(epoch),
+            serde_json::to_string(&report(f1)).unwrap(),
+        )
+        .unwrap();
         for c in CHECKPOINT_COMPONENTS {
             let p = checkpoint_path(&folder.path, c, epoch);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -453,7 +457,13 @@ mod tests {
         }
         run(4, 7);
         let selected = read_selected(&folder).unwrap().unwrap();
-        assert_eq!(selected, Selected { epoch: 3, dev_f1: 0.5 });
+        assert_eq!(
+            selected,
+            Selected {
+                epoch: 3,
+                dev_f1: 0.5
+            }
+        );
         assert_eq!(folder.read_best_report().unwrap().f1, 0.5);
     }
 

@@ -243,6 +243,29 @@ impl<W: Write + Send + Sync> MetricsRenderer for PlainRenderer<W> {
     }
 }
 
+/// Keeps the records of epochs `1..=last_epoch` of `metrics.jsonl` (a resumed run trains the
+/// epoch after its checkpoint again, so the lines an interrupted session logged for it go).
+pub fn truncate_metrics(path: &Path, last_epoch: usize) -> Result<()> {
+    if !path.is_file() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| AtlopError::io(path, e))?;
+    let kept: String = text
+        .lines()
+        .filter(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .and_then(|v| v["epoch"].as_u64())
+                .is_some_and(|e| e as usize <= last_epoch)
+        })
+        .flat_map(|line| [line, "\n"])
+        .collect();
+    if kept.len() != text.len() {
+        crate::atomic::write_bytes_atomically(path, kept.as_bytes())?;
+    }
+    Ok(())
+}
+
 /// Appends one JSON object per training iteration and per finished validation to
 /// `metrics.jsonl`, then hands everything to the renderer it wraps.
 pub struct JsonlRenderer {

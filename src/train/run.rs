@@ -103,7 +103,10 @@ pub fn train_on<B: AutodiffBackend>(
         TrainTarget::New { config, out } => {
             // Resolves the encoder and hashes the data first: a bad config leaves no folder.
             let manifest = manifest::<B>(&config, &devices)?;
-            if let Some(out) = out.as_deref().filter(|o| latest_checkpoint(o).ok().flatten().is_some()) {
+            if let Some(out) = out
+                .as_deref()
+                .filter(|o| latest_checkpoint(o).ok().flatten().is_some())
+            {
                 return Err(run_error(
                     out,
                     "already holds checkpoints; use --resume to continue it",
@@ -122,6 +125,8 @@ pub fn train_on<B: AutodiffBackend>(
             remove_stale_temp_files(&folder.path)?;
             let epoch = latest_checkpoint(&folder.path)?
                 .ok_or_else(|| run_error(&path, "no complete checkpoint to resume from"))?;
+            // The epoch that was in progress is trained again: its log lines go.
+            super::renderer::truncate_metrics(&folder.metrics(), epoch)?;
             (folder.clone(), folder.read_config()?, epoch)
         }
     };

@@ -20,7 +20,14 @@ fn command(runs: &Path, results: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_atlop"));
     command
         .current_dir(root())
-        .args(["experiment", "ablation", "--profile", "smoke", "--seeds", "1"])
+        .args([
+            "experiment",
+            "ablation",
+            "--profile",
+            "smoke",
+            "--seeds",
+            "1",
+        ])
         .arg("--runs-dir")
         .arg(runs)
         .arg("--records-dir")
@@ -148,7 +155,11 @@ fn ablation_table_survives_a_kill_and_trains_each_model_once() {
         assert!(kept <= 6, "{}: {kept} checkpoint files", dir.display());
     }
     let records = results.join("models/smoke/docred");
-    assert_eq!(std::fs::read_dir(&records).unwrap().count(), 7, "one record per model");
+    assert_eq!(
+        std::fs::read_dir(&records).unwrap().count(),
+        7,
+        "one record per model"
+    );
 
     let table_dir = results.join("ablation/smoke");
     let rows: serde_json::Value =
@@ -168,7 +179,7 @@ fn ablation_table_survives_a_kill_and_trains_each_model_once() {
         }
     }
     let table = std::fs::read_to_string(table_dir.join("table.md")).unwrap();
-    assert!(table.contains("- command: `") && table.contains("- git commit:"));
+    assert!(table.contains("- regenerate: `") && table.contains("- trained at git commit(s):"));
     assert_eq!(table.lines().filter(|l| l.starts_with("| ")).count(), 1 + 8);
     let figures = [
         "figure4.svg",
@@ -217,7 +228,10 @@ fn ablation_table_survives_a_kill_and_trains_each_model_once() {
     record["config_hash"] = "0000".into();
     std::fs::write(&atlop, serde_json::to_string(&record).unwrap()).unwrap();
     let status = experiment(&runs, &results, false);
-    assert!(status.contains("docred/atlop-seed66: stale record"), "{status}");
+    assert!(
+        status.contains("docred/atlop-seed66: stale record"),
+        "{status}"
+    );
     let table = std::fs::read_to_string(table_dir.join("table.md")).unwrap();
     let atlop_row = table.lines().find(|l| l.starts_with("| ATLOP |")).unwrap();
     assert!(

@@ -431,7 +431,13 @@ fn nothing_predicted_and_missing_output_folders_fail_before_any_work() {
         serde_json::to_string_pretty(&dev_documents(8..10)).unwrap(),
     )
     .unwrap();
-    let out = atlop(&["predict", "--run", run, "--input", misnamed.to_str().unwrap()]);
+    let out = atlop(&[
+        "predict",
+        "--run",
+        run,
+        "--input",
+        misnamed.to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
@@ -453,7 +459,10 @@ fn nothing_predicted_and_missing_output_folders_fail_before_any_work() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("does not exist"), "{stderr}");
-    assert!(!stderr.contains("documents predicted"), "checked first: {stderr}");
+    assert!(
+        !stderr.contains("documents predicted"),
+        "checked first: {stderr}"
+    );
 
     // Document slices are never clamped or reversed silently.
     for docs in ["10..5", "5..5", "0..99999"] {
@@ -468,6 +477,63 @@ fn nothing_predicted_and_missing_output_folders_fail_before_any_work() {
         ]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "--docs {docs}: {stderr}");
-        assert!(stderr.contains("error:") && !stderr.contains("panicked"), "{stderr}");
+        assert!(
+            stderr.contains("error:") && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn an_edited_run_folder_is_an_error_naming_what_disagrees() {
+    let Some(run) = smoke_run() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let edits = [
+        ("config.toml", "block_size = 32", "block_size = 16"),
+        (
+            "config.toml",
+            "localized_context = true",
+            "localized_context = false",
+        ),
+        (
+            "encoder/config.json",
+            "\"num_hidden_layers\": 6",
+            "\"num_hidden_layers\": 5",
+        ),
+    ];
+    for (i, (file, from, to)) in edits.iter().enumerate() {
+        let edited = dir.path().join(format!("run-{i}"));
+        copy_dir(run, &edited);
+        let path = edited.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} lacks {from:?}");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+        let input = dev_file();
+        let out = atlop(&[
+            "evaluate",
+            "--run",
+            edited.to_str().unwrap(),
+            "--data",
+            input.to_str().unwrap(),
+            "--docs",
+            "8..12",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{to}: {stderr}");
+        assert!(stderr.contains("edited after training"), "{to}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{to}: {stderr}");
     }
 }

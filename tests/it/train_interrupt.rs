@@ -36,7 +36,10 @@ pub fn checkpoint_complete(run: &Path, epoch: usize) -> bool {
 pub fn interrupt_after(mut child: Child, run: &Path, epoch: usize) -> Output {
     let deadline = Instant::now() + Duration::from_secs(600);
     while !checkpoint_complete(run, epoch) {
-        assert!(Instant::now() < deadline, "epoch {epoch} was never checkpointed");
+        assert!(
+            Instant::now() < deadline,
+            "epoch {epoch} was never checkpointed"
+        );
         if let Some(status) = child.try_wait().unwrap() {
             panic!("training ended ({status}) before epoch {epoch} was checkpointed");
         }
@@ -55,7 +58,10 @@ fn checkpoint_epochs(run: &Path) -> Vec<usize> {
         .unwrap()
         .filter_map(|e| {
             let name = e.unwrap().file_name().to_string_lossy().to_string();
-            name.strip_prefix("model-")?.strip_suffix(".mpk")?.parse().ok()
+            name.strip_prefix("model-")?
+                .strip_suffix(".mpk")?
+                .parse()
+                .ok()
         })
         .collect();
     epochs.sort_unstable();
@@ -67,7 +73,11 @@ fn assert_stopped(out: &Output, run: &Path) {
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     let resume = format!("resume with: atlop train --resume {}", run.display());
     assert!(stderr.contains(&resume), "{stderr}");
-    assert!(checkpoint_epochs(run).len() <= 2, "{:?}", checkpoint_epochs(run));
+    assert!(
+        checkpoint_epochs(run).len() <= 2,
+        "{:?}",
+        checkpoint_epochs(run)
+    );
 }
 
 #[test]
@@ -88,7 +98,12 @@ fn interrupted_twice_and_resumed_ends_with_a_loadable_best_model() {
     let child = piped(
         atlop()
             .args(["train", "--config", "configs/smoke.toml"])
-            .args(["--set", "training.epochs=6", "--set", "decision.strategy.kind=global"])
+            .args([
+                "--set",
+                "training.epochs=6",
+                "--set",
+                "decision.strategy.kind=global",
+            ])
             .arg("--out")
             .arg(&run),
     );
@@ -122,16 +137,17 @@ fn interrupted_twice_and_resumed_ends_with_a_loadable_best_model() {
     let highest = (1..=6).map(f1).fold(f64::MIN, f64::max);
     assert_eq!(f1(best), highest);
     assert!((1..best).all(|e| f1(e) < highest), "the earliest best wins");
-    assert_eq!(
-        selected["dev_f1"].as_f64().unwrap(),
-        highest,
-        "{selected}"
-    );
+    assert_eq!(selected["dev_f1"].as_f64().unwrap(), highest, "{selected}");
 
     let evaluate = atlop()
         .args(["evaluate", "--run"])
         .arg(&run)
-        .args(["--data", "data/redocred/dev_revised.json", "--docs", "8..12"])
+        .args([
+            "--data",
+            "data/redocred/dev_revised.json",
+            "--docs",
+            "8..12",
+        ])
         .output()
         .unwrap();
     assert!(
@@ -162,7 +178,12 @@ fn a_diverged_loss_fails_the_run_instead_of_saving_nan() {
     let run = dir.path().join("run");
     let out = atlop()
         .args(["train", "--config", "configs/smoke.toml", "--plain"])
-        .args(["--set", "optimizer.eps=0.0", "--set", "optimizer.max_grad_norm=0.0"])
+        .args([
+            "--set",
+            "optimizer.eps=0.0",
+            "--set",
+            "optimizer.max_grad_norm=0.0",
+        ])
         .arg("--out")
         .arg(&run)
         .output()

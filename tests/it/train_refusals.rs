@@ -22,18 +22,30 @@ fn bad_runs_are_refused_up_front_and_leave_no_folder() {
         ),
         (vec!["data.max_len=100000".into()], "data.max_len"),
         (vec!["name=\"../../escape\"".into()], "`name`"),
-        (vec!["optimizer.warmup_ratio=2.0".into()], "optimizer.warmup_ratio"),
+        (
+            vec!["optimizer.warmup_ratio=2.0".into()],
+            "optimizer.warmup_ratio",
+        ),
     ];
     for (i, (overrides, expected)) in cases.iter().enumerate() {
         if expected.contains("labels") && !unlabelled.is_file() {
-            eprintln!("skipping the unlabelled case: {} is absent", unlabelled.display());
+            eprintln!(
+                "skipping the unlabelled case: {} is absent",
+                unlabelled.display()
+            );
             continue;
         }
         let out_dir = dir.path().join(format!("run-{i}"));
         let mut command = Command::new(env!("CARGO_BIN_EXE_atlop"));
         command
             .current_dir(root())
-            .args(["train", "--config", "configs/smoke.toml", "--plain", "--out"])
+            .args([
+                "train",
+                "--config",
+                "configs/smoke.toml",
+                "--plain",
+                "--out",
+            ])
             .arg(&out_dir);
         for o in overrides {
             command.arg("--set").arg(o);
@@ -43,6 +55,10 @@ fn bad_runs_are_refused_up_front_and_leave_no_folder() {
         assert_eq!(out.status.code(), Some(1), "{overrides:?}: {stderr}");
         assert!(stderr.contains(expected), "{overrides:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
-        assert!(!out_dir.exists(), "{overrides:?} left {}", out_dir.display());
+        assert!(
+            !out_dir.exists(),
+            "{overrides:?} left {}",
+            out_dir.display()
+        );
     }
 }

@@ -22,7 +22,6 @@ fn smoke_config() -> Option<RunConfig> {
     smoke_config::smoke_config(&["decision.strategy.kind=global", "training.dropout=0.1"])
 }
 
-
 /// `(epoch, metrics)` of the records of one split in `metrics.jsonl`.
 fn records(run: &Path, split: &str) -> Vec<(u64, serde_json::Value)> {
     let text = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
@@ -140,7 +139,11 @@ fn smoke_run_trains_evaluates_and_resumes_exactly() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json = |path: std::path::PathBuf| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     };

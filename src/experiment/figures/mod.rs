@@ -161,7 +161,10 @@ pub fn training_charts(table: &Table, jobs: &[ModelJob], states: &[JobState]) ->
     }
     let mut charts = Vec::new();
     for (title, series) in [
-        ("Training loss, adaptive-thresholding loss (mean per epoch)", at_loss),
+        (
+            "Training loss, adaptive-thresholding loss (mean per epoch)",
+            at_loss,
+        ),
         ("Training loss, BCE (mean per epoch)", bce_loss),
     ] {
         if !series.is_empty() {

@@ -66,7 +66,10 @@ fn plain_renderer_prints_lines_with_values_every_n_and_per_epoch() {
     let body = |line: &str| -> String {
         let (stamp, rest) = line.split_once("] ").expect("a time stamp");
         let clock = stamp.trim_start_matches('[');
-        assert!(clock.len() >= 12 && clock.as_bytes()[2] == b':' && clock.contains(" +"), "{line}");
+        assert!(
+            clock.len() >= 12 && clock.as_bytes()[2] == b':' && clock.contains(" +"),
+            "{line}"
+        );
         rest.to_string()
     };
     assert_eq!(
@@ -98,4 +101,20 @@ fn jsonl_renderer_appends_a_record_per_iteration_and_validation() {
     assert_eq!(records[2]["split"], "valid");
     assert_eq!(records[2]["metrics"]["Dev F1"], 42.5);
     assert_eq!(records[5]["epoch"], 2);
+}
+
+#[test]
+fn a_resume_drops_the_log_lines_of_the_epoch_in_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metrics.jsonl");
+    let lines = [
+        r#"{"epoch":1,"iteration":1,"split":"train"}"#,
+        r#"{"epoch":1,"iteration":1,"split":"valid"}"#,
+        r#"{"epoch":2,"iteration":1,"split":"train"}"#,
+    ];
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    super::truncate_metrics(&path, 1).unwrap();
+    let kept = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(kept, lines[..2].join("\n") + "\n");
+    super::truncate_metrics(&dir.path().join("absent.jsonl"), 1).unwrap();
 }
