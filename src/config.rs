@@ -304,6 +304,19 @@ impl RunConfig {
             })
     }
 
+    /// The model's own configuration for `num_classes` classes (the head's hidden size comes
+    /// from the encoder when it is built).
+    pub fn model_config(&self, num_classes: usize) -> crate::model::atlop::AtlopModelConfig {
+        crate::model::atlop::AtlopModelConfig {
+            head: self.head_config(0, num_classes),
+            loss: self.loss(),
+            dropout: self.training.dropout,
+            precision: self.training.precision,
+            seed: self.training.seed,
+            max_len: self.data.max_len,
+        }
+    }
+
     /// How documents become features (Sec. 2.1: length limit, entity markers).
     pub fn feature_config(&self) -> crate::features::FeatureConfig {
         crate::features::FeatureConfig::new()

@@ -10,12 +10,12 @@ use burn::tensor::backend::Backend;
 
 use crate::config::DocSlice;
 use crate::error::{AtlopError, Result};
-use crate::evaluation::whole_set::{EvalSet, SetReport};
-use crate::evaluation::{decisions_to_predictions, to_codalab, write_result_json, TrainFacts};
-use crate::features::tokenizer::DocTokenizer;
+use crate::evaluation::whole_set::SetReport;
+use crate::evaluation::{decisions_to_predictions, to_codalab, write_result_json};
 use crate::model::atlop::AtlopModel;
-use crate::pipeline::{load_documents, load_split, split_scores};
+use crate::pipeline::split_scores;
 use crate::run_folder::RunFolder;
+use crate::trained_run::TrainedRun;
 
 /// What to evaluate.
 #[derive(Debug, Clone)]
@@ -42,7 +42,12 @@ pub fn load_best<B: Backend>(
     device: &B::Device,
 ) -> Result<AtlopModel<B>> {
     let config = folder.read_config()?;
-    let model = AtlopModel::<B>::init(&config, &folder.encoder_dir(), num_classes, false, device)?;
+    let model = AtlopModel::<B>::init(
+        &config.model_config(num_classes),
+        &folder.encoder_dir(),
+        false,
+        device,
+    )?;
     let path = folder.best_model();
     let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::default();
     let record = Recorder::<B>::load(&recorder, path.clone(), device)
@@ -122,13 +127,11 @@ pub fn evaluate_run<B: Backend>(
     options: &EvaluateOptions,
     device: &B::Device,
 ) -> Result<Option<SetReport>> {
-    let folder = RunFolder::open(options.run)?;
-    let config = folder.read_config()?;
-    let tokenizer = DocTokenizer::from_dir(&folder.encoder_dir())?;
-    let split = load_split(&config, options.data, options.docs, &tokenizer)?;
-    let model = load_best::<B>(&folder, split.vocab.num_classes(), device)?;
-    let scores = split_scores(&model, &split, &config, &tokenizer, device)?;
-    let dev = folder.read_best_report()?;
+    let run = TrainedRun::open(options.run)?;
+    let split = run.split(options.data, options.docs)?;
+    let model = run.best_model::<B>(device)?;
+    let scores = split_scores(&model, &split, &run.config, &run.tokenizer, device)?;
+    let dev = run.best_report()?;
     if let Some(out) = options.result_json {
         let decided = dev.decision.decide(&scores)?;
         let predictions = decisions_to_predictions(&split.features, &decided)?;
@@ -137,17 +140,6 @@ pub fn evaluate_run<B: Backend>(
     if !split.dataset.is_labelled() {
         return Ok(None);
     }
-    let train_facts = match split.dataset.kind {
-        crate::data::DatasetKind::Docred => {
-            let (train, _) = load_documents(&config, &config.data.train, config.data.train_docs)?;
-            TrainFacts::from_dataset(&train)
-        }
-        crate::data::DatasetKind::Bio => TrainFacts::default(),
-    };
-    let set = EvalSet {
-        dataset: split.dataset,
-        features: split.features,
-        train_facts,
-    };
+    let set = TrainedRun::eval_set(split, &run.train_facts()?);
     set.score(&scores, &dev.decision).map(Some)
 }

@@ -8,6 +8,24 @@
 //! [`encoder`] (BERT / RoBERTa, two windows for long inputs) -> [`model`] (pooling, localized
 //! context, group bilinear, losses) -> [`decision`] (thresholding strategies) ->
 //! [`evaluation`] (official metrics).
+//!
+//! Where each idea of the paper lives:
+//!
+//! | concept | file |
+//! |---|---|
+//! | entity markers `*` around mentions | `features/featurize.rs` |
+//! | two overlapping windows for inputs over 512 tokens | `encoder/long_seq.rs` |
+//! | BERT / RoBERTa encoder, Hugging Face weights | `encoder/bert.rs`, `encoder/weights.rs` |
+//! | logsumexp pooling of mentions | `model/pooling.rs` |
+//! | localized context pooling (from the last layer's attention) | `model/localized_context.rs` |
+//! | group bilinear classifier | `model/bilinear.rs` (fused on the CPU: `kernels/bilinear.rs`) |
+//! | adaptive-thresholding loss, BCE | `model/loss.rs` |
+//! | the switches of the ablations (Table 5) | `config.rs` (`ModelSection`), `experiments/variants.toml` |
+//! | thresholding strategies (Table 6) | `decision/adaptive.rs`, `decision/global.rs`, `decision/per_class.rs` |
+//! | the paper's optimiser and schedule | `train/optimizer.rs`, `train/scheduler.rs`, `train/clipping.rs` |
+//! | model selection on dev, best and last checkpoints | `train/best.rs` |
+//! | DocRED F1 / Ign F1, CDR/GDA F1 | `evaluation/docred.rs`, `evaluation/bio.rs` |
+//! | Tables 3-6 and their records | `experiment/` |
 
 pub mod allocator;
 pub mod atomic;
@@ -31,6 +49,7 @@ pub mod params;
 pub mod pipeline;
 pub mod run_folder;
 pub mod train;
+pub mod trained_run;
 
 pub use error::{AtlopError, DocRef, Result};
 pub use inference::Predictor;

@@ -21,15 +21,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::atomic::write_atomically;
-use crate::config::{DocSlice, RunConfig};
-use crate::data::DatasetKind;
+use crate::config::RunConfig;
 use crate::decision::{Decisions, Strategy, Thresholds};
 use crate::error::{AtlopError, Result};
-use crate::evaluation::whole_set::{EvalSet, SetReport};
-use crate::evaluation::TrainFacts;
-use crate::features::tokenizer::DocTokenizer;
-use crate::pipeline::{load_documents, load_split};
+use crate::evaluation::whole_set::SetReport;
 use crate::run_folder::{now_unix, timestamp, DataFile, RunFolder, RunManifest};
+use crate::trained_run::TrainedRun;
 
 use super::figures::epoch_curves;
 use super::saved_scores;
@@ -243,9 +240,9 @@ pub fn build_record(
     strategies: &[Strategy],
     cost: TrainingCost,
 ) -> Result<ModelRecord> {
-    let folder = RunFolder::open(run_dir)?;
-    let config = folder.read_config()?;
-    let (dev, test) = eval_sets(&folder, &config)?;
+    let run = TrainedRun::open(run_dir)?;
+    let (dev, test) = run.eval_sets()?;
+    let (folder, config) = (&run.folder, &run.config);
     let dev_scores = saved_scores::load(run_dir, "dev")?.ok_or_else(|| AtlopError::Run {
         path: run_dir.to_path_buf(),
         message: "no saved dev scores (scores/dev.f32): retrain with --force".into(),
@@ -302,13 +299,13 @@ pub fn build_record(
             }
         })
         .collect();
-    let best_epoch = crate::train::best::read_selected(&folder)?
+    let best_epoch = crate::train::best::read_selected(folder)?
         .map(|s| s.epoch)
         .ok_or_else(|| AtlopError::Run {
             path: run_dir.to_path_buf(),
             message: "no best/selected.json: the run did not finish".into(),
         })?;
-    let manifest = read_manifest(&folder)?;
+    let manifest = read_manifest(folder)?;
     let finished_unix = now_unix();
     Ok(ModelRecord {
         format: RECORD_FORMAT,
@@ -317,7 +314,7 @@ pub fn build_record(
         variant: key.variant.to_string(),
         encoder_override: key.encoder_override.map(str::to_string),
         seed: key.seed,
-        config_hash: config_hash(&config)?,
+        config_hash: config_hash(config)?,
         best_epoch,
         epochs,
         decisions,
@@ -341,33 +338,6 @@ fn read_manifest(folder: &RunFolder) -> Result<RunManifest> {
     let path = folder.manifest();
     let text = std::fs::read_to_string(&path).map_err(|e| AtlopError::io(&path, e))?;
     serde_json::from_str(&text).map_err(|source| AtlopError::Json { path, source })
-}
-
-/// The dev set and the labelled test set (if any) of a run, as its training featurised them.
-pub fn eval_sets(folder: &RunFolder, config: &RunConfig) -> Result<(EvalSet, Option<EvalSet>)> {
-    let tokenizer = DocTokenizer::from_dir(&folder.encoder_dir())?;
-    let d = &config.data;
-    let train_facts = {
-        let (train, _) = load_documents(config, &d.train, d.train_docs)?;
-        match train.kind {
-            DatasetKind::Docred => TrainFacts::from_dataset(&train),
-            DatasetKind::Bio => TrainFacts::default(),
-        }
-    };
-    let set = |path: &Path, slice: Option<DocSlice>| -> Result<EvalSet> {
-        let split = load_split(config, path, slice, &tokenizer)?;
-        Ok(EvalSet {
-            dataset: split.dataset,
-            features: split.features,
-            train_facts: train_facts.clone(),
-        })
-    };
-    let dev = set(&d.dev, d.dev_docs)?;
-    let test = match &d.test {
-        Some(path) => Some(set(path, d.test_docs)?).filter(|s| s.dataset.is_labelled()),
-        None => None,
-    };
-    Ok((dev, test))
 }
 
 /// `<records>/<profile>/<dataset>/<name>-seed<seed>.json`.

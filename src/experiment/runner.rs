@@ -22,12 +22,11 @@ use super::saved_scores::{self, write_atomic};
 use crate::config::RunConfig;
 use crate::decision::Strategy;
 use crate::error::{AtlopError, Result};
-use crate::evaluate::load_best;
-use crate::features::tokenizer::DocTokenizer;
-use crate::pipeline::{load_documents, load_split, split_scores};
+use crate::pipeline::{load_documents, split_scores};
 use crate::run_folder::RunFolder;
 use crate::train::latest_checkpoint;
 use crate::train::run::{train, Dashboard, TrainTarget};
+use crate::trained_run::TrainedRun;
 
 /// One model of the plan.
 #[derive(Debug, Clone)]
@@ -502,25 +501,19 @@ fn save_scores<B: burn::tensor::backend::Backend>(
     run_dir: &Path,
     device: &B::Device,
 ) -> Result<()> {
-    let folder = RunFolder::open(run_dir)?;
-    let config = folder.read_config()?;
-    let tokenizer = DocTokenizer::from_dir(&folder.encoder_dir())?;
-    let d = &config.data;
+    let run = TrainedRun::open(run_dir)?;
+    let model = run.best_model::<B>(device)?;
+    let d = &run.config.data;
     let splits = [
         ("dev", Some((&d.dev, d.dev_docs))),
         ("test", d.test.as_ref().map(|t| (t, d.test_docs))),
     ];
-    let mut model = None;
     for (name, source) in splits {
         let Some((path, slice)) = source else {
             continue;
         };
-        let split = load_split(&config, path, slice, &tokenizer)?;
-        if model.is_none() {
-            model = Some(load_best::<B>(&folder, split.vocab.num_classes(), device)?);
-        }
-        let Some(m) = model.as_ref() else { continue };
-        let scores = split_scores(m, &split, &config, &tokenizer, device)?;
+        let split = run.split(path, slice)?;
+        let scores = split_scores(&model, &split, &run.config, &run.tokenizer, device)?;
         saved_scores::save(run_dir, name, &scores)?;
     }
     Ok(())

@@ -12,14 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use super::explanation::{explain_pair, PairExplanation};
 use crate::batch::{check_feature, AtlopBatch};
-use crate::data::load::docred_vocab;
-use crate::data::{load_dataset, DatasetKind, Document, RelationVocab};
+use crate::data::{DatasetKind, Document, RelationVocab};
 use crate::decision::{ScoreMatrix, Strategy, Thresholds, Tuned};
 use crate::error::{AtlopError, Result};
-use crate::evaluate::load_best;
 use crate::features::{featurize_with_words, DocTokenizer, Feature, FeatureConfig};
 use crate::model::atlop::AtlopModel;
-use crate::run_folder::RunFolder;
+use crate::trained_run::TrainedRun;
 
 /// How confident the model is in one predicted relation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -95,24 +93,16 @@ impl<B: Backend> Predictor<B> {
     /// Loads the run folder's best model, its tokenizer (`encoder/`), the relation vocabulary
     /// of its training data and the decision with the thresholds fitted on dev.
     pub fn open(run_dir: &Path, device: &B::Device) -> Result<Self> {
-        let folder = RunFolder::open(run_dir)?;
-        let config = folder.read_config()?;
-        let tokenizer = DocTokenizer::from_dir(&folder.encoder_dir())?;
-        let is_bio = config.data.train.extension().and_then(|e| e.to_str()) == Some("data");
-        let kind = if is_bio {
-            DatasetKind::Bio
-        } else {
-            DatasetKind::Docred
-        };
-        let vocab = match folder.read_relations()? {
-            Some(vocab) => vocab,
-            // Run folders from before `relations.json`: read it beside the training data.
-            // CDR/GDA name their one relation in the data; the dev file is the smaller one.
-            None if is_bio => load_dataset(&config.data.dev, None)?.1,
-            None => docred_vocab(&config.data.train, config.data.vocab.as_deref())?,
-        };
-        let report = folder.read_best_report()?;
-        let model = load_best::<B>(&folder, vocab.num_classes(), device)?;
+        let run = TrainedRun::open(run_dir)?;
+        let report = run.best_report()?;
+        let model = run.best_model::<B>(device)?;
+        let TrainedRun {
+            config,
+            tokenizer,
+            kind,
+            vocab,
+            ..
+        } = run;
         Ok(Self {
             model,
             tokenizer,

@@ -1,22 +1,36 @@
-//! The whole ATLOP model (paper Sec. 2): a pre-trained encoder, then the head. One `forward`
-//! serves training (burn-train's [`TrainStep`]) and inference ([`InferenceStep`], and the
-//! `evaluate` command), so the two can never compute different things.
+//! The whole ATLOP model (paper Sec. 2): a pre-trained encoder, then the head, built from its
+//! own [`AtlopModelConfig`] (a run's config builds one: `RunConfig::model_config`). One
+//! `forward` serves training (burn-train's step, in [`crate::train::step`]) and inference (the
+//! `evaluate` and `predict` commands), so the two can never compute different things. This
+//! module knows nothing of burn-train or of the run configuration.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use burn::module::Module;
-use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::ElementConversion;
-use burn::train::metric::{Adaptor, ItemLazy};
-use burn::train::{InferenceStep, TrainOutput, TrainStep};
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
 
-use super::head::{AtlopHead, HeadOutput};
+use super::head::{AtlopHead, AtlopHeadConfig, HeadOutput};
 use super::loss::LossKind;
 use crate::batch::AtlopBatch;
-use crate::config::RunConfig;
-use crate::encoder::{BertModel, EncoderConfig, SpecialTokens};
+use crate::encoder::{BertModel, EncoderConfig, Precision, SpecialTokens};
 use crate::error::{AtlopError, Result};
+
+/// Everything the model's construction needs beyond the encoder folder.
+#[derive(Debug, Clone)]
+pub struct AtlopModelConfig {
+    /// The head's switches and sizes; `hidden_size` is replaced by the encoder's.
+    pub head: AtlopHeadConfig,
+    pub loss: LossKind,
+    /// Encoder dropout (hidden and attention); `None` keeps the checkpoint's `config.json`.
+    pub dropout: Option<f64>,
+    /// Dtype of the encoder's matrix products.
+    pub precision: Precision,
+    /// Seeds the head's initialisation.
+    pub seed: u64,
+    /// The longest input the features hold (start and end tokens included).
+    pub max_len: usize,
+}
 
 /// Encoder + head. Field names are the reference's module names (`model`, here `encoder`, and
 /// the head's extractors and bilinear).
@@ -35,14 +49,13 @@ impl<B: Backend> AtlopModel<B> {
     /// are read from the folder (training); without, they come from a checkpoint later
     /// (evaluation of a run folder).
     pub fn init(
-        config: &RunConfig,
+        config: &AtlopModelConfig,
         encoder_dir: &Path,
-        num_classes: usize,
         load_weights: bool,
         device: &B::Device,
     ) -> Result<Self> {
         let mut encoder_config = EncoderConfig::load(&encoder_dir.join("config.json"))?;
-        if let Some(p) = config.training.dropout {
+        if let Some(p) = config.dropout {
             encoder_config.hidden_dropout_prob = p;
             encoder_config.attention_probs_dropout_prob = p;
         }
@@ -50,34 +63,36 @@ impl<B: Backend> AtlopModel<B> {
         // tokens for BERT's 512); a longer input would lose its middle and allocate quadratic
         // attention over the whole document.
         let limit = 2 * encoder_config.max_len();
-        if config.data.max_len > limit {
+        if config.max_len > limit {
             return Err(AtlopError::Config {
                 source_name: encoder_dir.join("config.json").display().to_string(),
                 key: "data.max_len".into(),
                 message: format!(
                     "{} tokens exceed the {limit} that two windows of this encoder's {} \
                      positions cover",
-                    config.data.max_len,
+                    config.max_len,
                     encoder_config.max_len()
                 ),
             });
         }
         let special = SpecialTokens::from_dir(encoder_dir, &encoder_config)?;
-        B::seed(device, config.training.seed);
+        B::seed(device, config.seed);
         let mut encoder = BertModel::init_random(&encoder_config, special, device)
-            .with_precision(config.training.precision);
+            .with_precision(config.precision);
         if load_weights {
             // What was loaded and which checkpoint tensors (pooler, MLM head) were left unused.
             let report = crate::encoder::weights::load_weights(&mut encoder, encoder_dir)?;
             eprintln!("encoder weights: {report}");
         }
-        let head = config
-            .head_config(encoder.hidden_size(), num_classes)
-            .init(device)?;
+        let head = AtlopHeadConfig {
+            hidden_size: encoder.hidden_size(),
+            ..config.head.clone()
+        }
+        .init(device)?;
         Ok(Self {
             encoder,
             head,
-            loss: config.loss(),
+            loss: config.loss,
         })
     }
 
@@ -88,89 +103,10 @@ impl<B: Backend> AtlopModel<B> {
             .forward(encoded.hidden, encoded.attention, &batch.index)
     }
 
-    /// Forward pass and the configured loss (Eq. 6-7 or BCE).
-    fn forward_step(&self, batch: AtlopBatch<B>, keep_logits: bool) -> AtlopOutput<B> {
-        let logits = self.forward(&batch).logits; // [N, C]
+    /// Forward pass and the configured loss (Eq. 6-7 or BCE): (`[1]` loss, `[N, C]` logits).
+    pub fn forward_loss(&self, batch: &AtlopBatch<B>) -> (Tensor<B, 1>, Tensor<B, 2>) {
+        let logits = self.forward(batch).logits; // [N, C]
         let loss = self.loss.compute(logits.clone(), batch.labels.clone());
-        AtlopOutput {
-            loss,
-            logits: keep_logits.then_some(logits),
-            doc_indices: batch.doc_indices,
-            num_pairs: batch.index.num_pairs,
-            tokens: batch.lengths.iter().sum(),
-        }
-    }
-}
-
-/// What one step hands to burn-train's metrics: the loss, and on validation the logits.
-#[derive(Debug)]
-pub struct AtlopOutput<B: Backend> {
-    /// `[1]`
-    pub loss: burn::tensor::Tensor<B, 1>,
-    /// `[N, C]`; only kept for validation, where the whole dev set is scored at once.
-    pub logits: Option<burn::tensor::Tensor<B, 2>>,
-    pub doc_indices: Vec<usize>,
-    pub num_pairs: Vec<usize>,
-    /// Real tokens in the batch (for tokens/s).
-    pub tokens: usize,
-}
-
-/// [`AtlopOutput`] read back from the device, shared by every metric (the logits behind an
-/// `Arc`, so each metric's copy is cheap).
-#[derive(Debug, Clone)]
-pub struct StepItem {
-    pub loss: f64,
-    /// Row-major `[N, C]` logits, `C` = `num_classes`.
-    pub logits: Option<Arc<Vec<f32>>>,
-    pub num_classes: usize,
-    pub doc_indices: Vec<usize>,
-    pub num_pairs: Vec<usize>,
-    pub tokens: usize,
-}
-
-impl<B: Backend> ItemLazy for AtlopOutput<B> {
-    type ItemSync = StepItem;
-
-    fn sync(self) -> StepItem {
-        let (logits, num_classes) = match self.logits {
-            Some(l) => {
-                let [_, c] = l.dims();
-                (l.into_data().to_vec::<f32>().ok().map(Arc::new), c)
-            }
-            None => (None, 0),
-        };
-        StepItem {
-            loss: self.loss.into_scalar().elem::<f64>(),
-            logits,
-            num_classes,
-            doc_indices: self.doc_indices,
-            num_pairs: self.num_pairs,
-            tokens: self.tokens,
-        }
-    }
-}
-
-impl Adaptor<StepItem> for StepItem {
-    fn adapt(&self) -> StepItem {
-        self.clone()
-    }
-}
-
-impl<B: AutodiffBackend> TrainStep for AtlopModel<B> {
-    type Input = AtlopBatch<B>;
-    type Output = AtlopOutput<B>;
-
-    fn step(&self, batch: AtlopBatch<B>) -> TrainOutput<AtlopOutput<B>> {
-        let output = self.forward_step(batch, false);
-        TrainOutput::new(self, output.loss.backward(), output)
-    }
-}
-
-impl<B: Backend> InferenceStep for AtlopModel<B> {
-    type Input = AtlopBatch<B>;
-    type Output = AtlopOutput<B>;
-
-    fn step(&self, batch: AtlopBatch<B>) -> AtlopOutput<B> {
-        self.forward_step(batch, true)
+        (loss, logits)
     }
 }

@@ -19,10 +19,10 @@ use burn::train::metric::{
     SerializedEntry,
 };
 
+use super::step::StepItem;
 use crate::config::DecisionSection;
 use crate::decision::ScoreMatrix;
 use crate::evaluation::whole_set::{EvalSet, SetReport};
-use crate::model::atlop::StepItem;
 
 /// Names as shown in the dashboard and written to `metrics.jsonl` (burn also uses them as file
 /// names: no `/`).

@@ -51,6 +51,7 @@ pub mod optimizer;
 pub mod renderer;
 pub mod run;
 pub mod scheduler;
+pub mod step;
 pub mod stop;
 
 pub use checkpoint::{

@@ -167,9 +167,8 @@ pub fn train_on<B: AutodiffBackend>(
         folder.encoder_dir()
     };
     let model = AtlopModel::<B>::init(
-        &config,
+        &config.model_config(num_classes),
         &encoder_dir,
-        num_classes,
         resume_epoch == 0,
         &device,
     )?;
