@@ -10,22 +10,12 @@ use burn::tensor::Tensor;
 /// The first parameter of `module` holding a NaN or infinite value: its module path and the
 /// value.
 pub fn first_non_finite<B: Backend, M: Module<B>>(module: &M) -> Option<(String, f32)> {
-    let mut visitor = FiniteCheck {
-        path: Vec::new(),
-        found: None,
-    };
-    module.visit(&mut visitor);
-    visitor.found
+    walk(module, true).non_finite
 }
 
 /// Every float parameter's module path and shape, in visiting order.
 pub fn param_shapes<B: Backend, M: Module<B>>(module: &M) -> Vec<(String, Vec<usize>)> {
-    let mut visitor = Shapes {
-        path: Vec::new(),
-        shapes: Vec::new(),
-    };
-    module.visit(&mut visitor);
-    visitor.shapes
+    walk(module, false).shapes
 }
 
 /// The first parameter whose shape differs between `expected` and `loaded` (as
@@ -41,12 +31,26 @@ pub fn first_shape_change(
         .map(|(a, b)| (a.0.clone(), a.1.clone(), b.1.clone()))
 }
 
-struct Shapes {
+fn walk<B: Backend, M: Module<B>>(module: &M, check_values: bool) -> Walk {
+    let mut visitor = Walk {
+        check_values,
+        ..Walk::default()
+    };
+    module.visit(&mut visitor);
+    visitor
+}
+
+/// Visits every float parameter with its module path: records its shape and, when asked, the
+/// first non-finite value (reading values back costs a copy of the weights).
+#[derive(Default)]
+struct Walk {
+    check_values: bool,
     path: Vec<String>,
     shapes: Vec<(String, Vec<usize>)>,
+    non_finite: Option<(String, f32)>,
 }
 
-impl<B: Backend> ModuleVisitor<B> for Shapes {
+impl<B: Backend> ModuleVisitor<B> for Walk {
     fn enter_module(&mut self, name: &str, _: &str) {
         self.path.push(name.to_string());
     }
@@ -56,36 +60,19 @@ impl<B: Backend> ModuleVisitor<B> for Shapes {
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        self.shapes
-            .push((self.path.join("."), param.val().dims().to_vec()));
-    }
-}
-
-struct FiniteCheck {
-    path: Vec<String>,
-    found: Option<(String, f32)>,
-}
-
-impl<B: Backend> ModuleVisitor<B> for FiniteCheck {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        if self.found.is_some() {
+        let path = self.path.join(".");
+        let tensor = param.val();
+        self.shapes.push((path.clone(), tensor.dims().to_vec()));
+        if !self.check_values || self.non_finite.is_some() {
             return;
         }
-        let data = param.val().into_data();
-        let bad = match data.to_vec::<f32>() {
-            Ok(values) => values.into_iter().find(|v| !v.is_finite()),
-            Err(_) => None,
-        };
+        let bad = tensor
+            .into_data()
+            .to_vec::<f32>()
+            .ok()
+            .and_then(|values| values.into_iter().find(|v| !v.is_finite()));
         if let Some(value) = bad {
-            self.found = Some((self.path.join("."), value));
+            self.non_finite = Some((path, value));
         }
     }
 }
