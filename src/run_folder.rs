@@ -237,6 +237,29 @@ pub fn timestamp(unix: u64) -> String {
     )
 }
 
+/// A new run folder that is deleted again when dropped still armed: its set-up failed before
+/// training started, and it holds only the inputs just written.
+#[derive(Default)]
+pub struct RemoveOnFailure(Option<PathBuf>);
+
+impl RemoveOnFailure {
+    pub fn arm(&mut self, path: &Path) {
+        self.0 = Some(path.to_path_buf());
+    }
+    pub fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for RemoveOnFailure {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            // Best effort: the folder holds only the inputs this run just wrote.
+            let _ = std::fs::remove_dir_all(path);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,9 @@
 //! draws Figure 4 and the training curves there, `session` ties them together.
 
 pub mod definition;
+pub mod estimate;
 pub mod figures;
+pub mod job;
 pub mod plan;
 pub mod profile;
 pub mod record;
@@ -15,6 +17,7 @@ pub mod saved_scores;
 pub mod session;
 
 pub use definition::{Definitions, Row, Table, TableDataset, Variant, TABLES};
+pub use estimate::estimate;
 pub use plan::{models_for, render, PlannedModel};
 pub use profile::Profile;
-pub use session::{default_runs_dir, estimate, run_experiment, status, ExperimentOptions};
+pub use session::{default_runs_dir, run_experiment, status, ExperimentOptions};

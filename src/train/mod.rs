@@ -45,6 +45,7 @@
 pub mod best;
 pub mod checkpoint;
 pub mod clipping;
+pub mod dev_score;
 pub mod epoch_loader;
 pub mod metrics;
 pub mod optimizer;

@@ -98,7 +98,7 @@ pub fn train_on<B: AutodiffBackend>(
         ));
     };
     // Removes a new run folder again when its set-up fails before training starts.
-    let mut new_folder = RemoveOnFailure::default();
+    let mut new_folder = crate::run_folder::RemoveOnFailure::default();
     let (folder, config, resume_epoch) = match target {
         TrainTarget::New { config, out } => {
             // Resolves the encoder and hashes the data first: a bad config leaves no folder.
@@ -284,7 +284,7 @@ pub fn train_on<B: AutodiffBackend>(
     new_folder.disarm();
     training.launch(Learner::new(model, optimizer, schedule));
     if interrupter.should_stop() {
-        return Err(stopped(&folder, &interrupter));
+        return Err(super::stop::stopped(&folder, &interrupter));
     }
 
     let selected = best.ensure_published()?;
@@ -355,56 +355,4 @@ fn manifest<B: AutodiffBackend>(config: &RunConfig, devices: &[B::Device]) -> Re
         data,
         created_unix: now_unix(),
     })
-}
-
-/// The message burn's dashboard stops with when the user quits it.
-const DASHBOARD_STOP: &str = "Stopping training from user input.";
-
-/// Why training stopped early, as an error: a stop the user asked for names the checkpoint to
-/// resume from; anything else (a checkpoint that could not be written, a non-finite loss) is the
-/// failure itself, never reported as a finished run.
-fn stopped(folder: &RunFolder, interrupter: &burn::train::Interrupter) -> AtlopError {
-    let message = interrupter
-        .get_message()
-        .unwrap_or_else(|| "stopped for an unknown reason".into());
-    let last = latest_checkpoint(&folder.path).ok().flatten();
-    let resume = match last {
-        Some(epoch) => format!(
-            "the last complete checkpoint is epoch {epoch}; resume with: atlop train --resume {}",
-            folder.path.display()
-        ),
-        None => "no epoch was checkpointed yet; start the run again".into(),
-    };
-    let user = message == DASHBOARD_STOP || message == super::stop::SIGNAL_STOP;
-    AtlopError::Stopped {
-        path: folder.path.clone(),
-        message: if user {
-            format!("training stopped by the user; {resume}")
-        } else {
-            format!("training failed: {message}; {resume}")
-        },
-        by_user: user,
-    }
-}
-
-/// Deletes the folder it was armed with when dropped still armed (a set-up error).
-#[derive(Default)]
-struct RemoveOnFailure(Option<PathBuf>);
-
-impl RemoveOnFailure {
-    fn arm(&mut self, path: &Path) {
-        self.0 = Some(path.to_path_buf());
-    }
-    fn disarm(&mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for RemoveOnFailure {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            // Best effort: the folder holds only the inputs this run just wrote.
-            let _ = std::fs::remove_dir_all(path);
-        }
-    }
 }

@@ -10,6 +10,10 @@ use std::sync::{Mutex, OnceLock};
 
 use burn::train::Interrupter;
 
+use super::latest_checkpoint;
+use crate::error::AtlopError;
+use crate::run_folder::RunFolder;
+
 /// The interrupter's message when a signal stopped the run.
 pub const SIGNAL_STOP: &str = "interrupted by Ctrl-C or SIGTERM";
 
@@ -47,5 +51,35 @@ fn handle() {
             interrupter.stop(Some(SIGNAL_STOP));
         }
         _ => std::process::exit(130),
+    }
+}
+
+/// The message burn's dashboard stops with when the user quits it.
+const DASHBOARD_STOP: &str = "Stopping training from user input.";
+
+/// Why training stopped early, as an error: a stop the user asked for names the checkpoint to
+/// resume from; anything else (a checkpoint that could not be written, a non-finite loss) is the
+/// failure itself, never reported as a finished run.
+pub fn stopped(folder: &RunFolder, interrupter: &Interrupter) -> AtlopError {
+    let message = interrupter
+        .get_message()
+        .unwrap_or_else(|| "stopped for an unknown reason".into());
+    let last = latest_checkpoint(&folder.path).ok().flatten();
+    let resume = match last {
+        Some(epoch) => format!(
+            "the last complete checkpoint is epoch {epoch}; resume with: atlop train --resume {}",
+            folder.path.display()
+        ),
+        None => "no epoch was checkpointed yet; start the run again".into(),
+    };
+    let user = message == DASHBOARD_STOP || message == SIGNAL_STOP;
+    AtlopError::Stopped {
+        path: folder.path.clone(),
+        message: if user {
+            format!("training stopped by the user; {resume}")
+        } else {
+            format!("training failed: {message}; {resume}")
+        },
+        by_user: user,
     }
 }
