@@ -91,6 +91,9 @@ struct LineParser<'a> {
     positive: &'a str,
 }
 
+/// The entity types of CDR (chemicals, diseases) and GDA (genes, diseases).
+const BIO_TYPES: [&str; 3] = ["Chemical", "Disease", "Gene"];
+
 impl LineParser<'_> {
     fn document(&self, fields: &[&str]) -> Result<Option<Document>> {
         if fields.len() < 2 || !(fields.len() - 2).is_multiple_of(CHUNK) {
@@ -231,6 +234,16 @@ impl LineParser<'_> {
             return Err(self.error(
                 &format!("pair {c} field {}", base + 4),
                 format!("{} mention starts but {} ends", starts.len(), ends.len()),
+            ));
+        }
+        let entity_type = chunk[base + 2];
+        if !BIO_TYPES.contains(&entity_type) {
+            return Err(self.error(
+                &format!("pair {c} field {}", base + 2),
+                format!(
+                    "unknown entity type {entity_type:?} (CDR and GDA use {})",
+                    BIO_TYPES.join(", ")
+                ),
             ));
         }
         let names: Vec<&str> = chunk[base + 1].split('|').collect();

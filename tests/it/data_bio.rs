@@ -68,3 +68,21 @@ fn detects_the_relation() {
     );
     assert_eq!(detect_relation("1\tt\t1:NR:2"), None);
 }
+
+#[test]
+fn unknown_entity_types_name_the_field() {
+    let c1 = chunk(
+        "1:CID:2",
+        "L2R",
+        ("C1", "Drug", "0", "1"),
+        ("D1", "Disease", "2", "3"),
+    );
+    let text = format!("7\ta b c\t{c1}\n");
+    let err = parse_bio(&text, Path::new("m.data"), &RelationVocab::bio("CID"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("pair 0 field 7") && err.contains("\"Drug\""),
+        "{err}"
+    );
+}
