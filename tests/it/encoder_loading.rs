@@ -157,3 +157,24 @@ fn a_local_folder_without_config_fails_clearly() {
         .to_string();
     assert!(msg.contains("config.json"), "{msg}");
 }
+
+#[test]
+fn a_nan_in_a_checkpoint_is_refused_naming_the_tensor() {
+    let Some(fx) = require(fixtures()) else {
+        return;
+    };
+    let dir = edited_checkpoint(&fx.join("tiny-roberta"), |t| {
+        t.into_iter()
+            .map(|(n, d, s, mut b)| {
+                if n == QUERY {
+                    assert_eq!(d, Dtype::F32);
+                    b[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+                }
+                (n, d, s, b)
+            })
+            .collect()
+    });
+    let msg = load_error(dir.path());
+    assert!(msg.contains("NaN") && msg.contains("corrupt"), "{msg}");
+    assert!(msg.contains("query"), "the tensor is named: {msg}");
+}
