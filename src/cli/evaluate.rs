@@ -10,6 +10,16 @@ fn parse_docs(text: &str) -> anyhow::Result<DocSlice> {
     text.parse().map_err(|e| anyhow::anyhow!("--docs: {e}"))
 }
 
+/// `<run>/evaluations/<data file stem>[-<start>-<end>].json`: every evaluation of a run is kept
+/// beside it.
+fn saved_report_path(run: &Path, data: &Path, docs: Option<&str>) -> std::path::PathBuf {
+    let stem = data
+        .file_stem()
+        .map_or("data".into(), |s| s.to_string_lossy().into_owned());
+    let slice = docs.map_or(String::new(), |d| format!("-{}", d.replace("..", "-")));
+    run.join("evaluations").join(format!("{stem}{slice}.json"))
+}
+
 pub fn run(
     run: &Path,
     data: &Path,
@@ -28,11 +38,30 @@ pub fn run(
     let report = evaluate_run::<atlop::backend::Cpu>(&options, &Default::default())?;
     match report {
         Some(r) => {
-            println!("F1 {:.4}", r.f1 * 100.0);
-            if let Some(ign) = r.ign_f1 {
-                println!("Ign F1 {:.4}", ign * 100.0);
+            let (precision, recall) = match (&r.docred, &r.bio) {
+                (Some(d), _) => (d.precision, d.recall),
+                (None, Some(b)) => (b.precision, b.recall),
+                (None, None) => (0.0, 0.0),
+            };
+            let ign = r
+                .ign_f1
+                .map_or(String::new(), |v| format!(" | Ign F1 {:.2}", v * 100.0));
+            // The summary first (percent), then the whole report (fractions, as report.json).
+            println!(
+                "F1 {:.2}{ign} | precision {:.2} | recall {:.2} (percent; decision {})",
+                r.f1 * 100.0,
+                precision * 100.0,
+                recall * 100.0,
+                r.decision.strategy.label()
+            );
+            let json = serde_json::to_string_pretty(&r)?;
+            let saved = saved_report_path(run, data, docs);
+            if let Some(dir) = saved.parent() {
+                std::fs::create_dir_all(dir)?;
             }
-            println!("{}", serde_json::to_string_pretty(&r)?);
+            atlop::atomic::write_bytes_atomically(&saved, json.as_bytes())?;
+            println!("{json}");
+            eprintln!("report saved to {}", saved.display());
         }
         None if result_json.is_some() => {
             println!("{} has no labels: nothing to score", data.display())

@@ -118,7 +118,14 @@ fn predict<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
         );
     }
     let explain = args.explain || args.html.is_some();
-    let color = std::io::stdout().is_terminal();
+    // Explanations go to stdout when the predictions go to a file, else to stderr, so that
+    // stdout stays one JSON document.
+    let to_stdout = args.output.is_some();
+    let color = if to_stdout {
+        std::io::stdout().is_terminal()
+    } else {
+        std::io::stderr().is_terminal()
+    };
     let bar = ProgressBar::new(docs.len() as u64).with_style(ProgressStyle::with_template(
         "{bar:40} {pos}/{len} documents {per_sec} eta {eta}",
     )?);
@@ -128,7 +135,14 @@ fn predict<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
         let refs: Vec<(usize, &Document)> = chunk.iter().map(|(i, d)| (*i, d)).collect();
         let batch = predictor.predict_batch(&refs, explain)?;
         if args.explain {
-            bar.suspend(|| print_explanations(&refs, &batch, color));
+            bar.suspend(|| {
+                let text = explanations(&refs, &batch, color);
+                if to_stdout {
+                    print!("{text}");
+                } else {
+                    eprint!("{text}");
+                }
+            });
         }
         bar.inc(chunk.len() as u64);
         results.extend(batch);
@@ -155,14 +169,17 @@ fn predict<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_explanations(docs: &[(usize, &Document)], batch: &[ExplainedPrediction], color: bool) {
+/// Each predicted pair's relations, evidence sentences and most-attended words, as text.
+fn explanations(docs: &[(usize, &Document)], batch: &[ExplainedPrediction], color: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
     for e in batch {
         let Some(&(_, doc)) = docs.iter().find(|(i, _)| *i == e.prediction.index) else {
             continue;
         };
-        println!("#{} {}", e.prediction.index, e.prediction.title);
+        let _ = writeln!(out, "#{} {}", e.prediction.index, e.prediction.title);
         if e.pairs.is_empty() {
-            println!("  no relation predicted");
+            let _ = writeln!(out, "  no relation predicted");
         }
         for pair in &e.pairs {
             let relations: Vec<String> = e
@@ -177,13 +194,15 @@ fn print_explanations(docs: &[(usize, &Document)], batch: &[ExplainedPrediction]
                     }
                 })
                 .collect();
-            println!(
+            let _ = writeln!(
+                out,
                 "{} -> {}: {}",
                 entity_name(doc, pair.head),
                 entity_name(doc, pair.tail),
                 relations.join(", ")
             );
-            print!("{}", render_pair(doc, pair, color));
+            out.push_str(&render_pair(doc, pair, color));
         }
     }
+    out
 }

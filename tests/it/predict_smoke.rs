@@ -308,12 +308,15 @@ fn json_lines_input_explains_in_text_and_html() {
         stderr.contains("document #1 (\"outside\"): field `entities[1].mentions[0]`"),
         "{stderr}"
     );
-    // Not a terminal: top words in brackets, evidence sentences listed.
+    // The predictions alone on stdout (one JSON document); the explanations on stderr. Not a
+    // terminal: top words in brackets, evidence sentences listed.
+    let predictions: Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    assert!(predictions.is_array(), "{stdout}");
     assert!(
-        stdout.contains("[[") && stdout.contains("evidence of"),
-        "{stdout}"
+        stderr.contains("[[") && stderr.contains("evidence of"),
+        "{stderr}"
     );
-    assert!(stdout.contains("John Stanistreet -> Bendigo"), "{stdout}");
+    assert!(stderr.contains("John Stanistreet -> Bendigo"), "{stderr}");
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<style>"));
     assert!(!page.contains("<link") && !page.contains("<script"));
@@ -536,4 +539,36 @@ fn an_edited_run_folder_is_an_error_naming_what_disagrees() {
         assert!(stderr.contains("edited after training"), "{to}: {stderr}");
         assert!(!stderr.contains("panicked"), "{to}: {stderr}");
     }
+}
+
+#[test]
+fn evaluate_prints_a_summary_first_and_keeps_the_report_in_the_run_folder() {
+    let Some(run) = smoke_run() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("run");
+    copy_dir(run, &copy);
+    let input = dev_file();
+    let out = atlop(&[
+        "evaluate",
+        "--run",
+        copy.to_str().unwrap(),
+        "--data",
+        input.to_str().unwrap(),
+        "--docs",
+        "8..12",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("F1 ") && first.contains("| Ign F1 ") && first.contains("recall"),
+        "{first}"
+    );
+    let saved = copy.join("evaluations/dev_revised-8-12.json");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert!(report["f1"].as_f64().is_some(), "{report}");
 }
