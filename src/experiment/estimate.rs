@@ -6,7 +6,7 @@ use std::path::Path;
 use burn::tensor::backend::AutodiffBackend;
 
 use super::definition::{Definitions, Table};
-use super::runner::{plan_jobs, steps_of, JobState};
+use super::runner::{steps_of, JobState};
 use super::session::ExperimentOptions;
 use crate::config::DocSlice;
 use crate::error::{AtlopError, Result};
@@ -23,14 +23,7 @@ pub fn estimate<B: AutodiffBackend>(
     options: &ExperimentOptions,
     device: &B::Device,
 ) -> Result<String> {
-    let jobs = plan_jobs(
-        defs,
-        tables,
-        options.profile,
-        options.seeds,
-        &options.runs_dir,
-        &options.records_dir,
-    );
+    let jobs = options.plan(defs, tables);
     let mut lines = Vec::new();
     let mut total = 0.0;
     let mut measured: Vec<(String, f64, String)> = Vec::new();

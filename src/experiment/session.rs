@@ -34,6 +34,20 @@ pub struct ExperimentOptions {
     pub command: String,
 }
 
+impl ExperimentOptions {
+    /// The models behind `tables` with these options' profile, seeds and folders.
+    pub fn plan(&self, defs: &Definitions, tables: &[&Table]) -> Vec<ModelJob> {
+        plan_jobs(
+            defs,
+            tables,
+            self.profile,
+            self.seeds,
+            &self.runs_dir,
+            &self.records_dir,
+        )
+    }
+}
+
 /// The default folder of run folders: `$ATLOP_RUNS`, else `~/.cache/atlop/runs` (outside the
 /// work tree, so a fresh checkout on the same machine resumes where the last one stopped), else
 /// `runs/experiments`.
@@ -55,14 +69,7 @@ pub fn run_experiment<B: AutodiffBackend>(
     options: &ExperimentOptions,
     device: &B::Device,
 ) -> Result<Vec<PathBuf>> {
-    let jobs = plan_jobs(
-        defs,
-        tables,
-        options.profile,
-        options.seeds,
-        &options.runs_dir,
-        &options.records_dir,
-    );
+    let jobs = options.plan(defs, tables);
     println!("{}", status(&jobs)?);
     let written = write_tables(tables, &jobs, options)?;
     if !options.train {

@@ -487,6 +487,20 @@ fn nothing_predicted_and_missing_output_folders_fail_before_any_work() {
     }
 }
 
+/// `atlop evaluate` of a run folder on the smoke run's dev documents (8..12).
+fn evaluate_dev_slice(run: &Path) -> std::process::Output {
+    let input = dev_file();
+    atlop(&[
+        "evaluate",
+        "--run",
+        run.to_str().unwrap(),
+        "--data",
+        input.to_str().unwrap(),
+        "--docs",
+        "8..12",
+    ])
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -524,16 +538,7 @@ fn an_edited_run_folder_is_an_error_naming_what_disagrees() {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(from), "{file} lacks {from:?}");
         std::fs::write(&path, text.replace(from, to)).unwrap();
-        let input = dev_file();
-        let out = atlop(&[
-            "evaluate",
-            "--run",
-            edited.to_str().unwrap(),
-            "--data",
-            input.to_str().unwrap(),
-            "--docs",
-            "8..12",
-        ]);
+        let out = evaluate_dev_slice(&edited);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{to}: {stderr}");
         assert!(stderr.contains("edited after training"), "{to}: {stderr}");
@@ -547,16 +552,7 @@ fn evaluate_prints_a_summary_first_and_keeps_the_report_in_the_run_folder() {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("run");
     copy_dir(run, &copy);
-    let input = dev_file();
-    let out = atlop(&[
-        "evaluate",
-        "--run",
-        copy.to_str().unwrap(),
-        "--data",
-        input.to_str().unwrap(),
-        "--docs",
-        "8..12",
-    ]);
+    let out = evaluate_dev_slice(&copy);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
