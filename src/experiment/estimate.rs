@@ -29,8 +29,9 @@ pub fn estimate<B: AutodiffBackend>(
     let mut measured: Vec<(String, f64, String)> = Vec::new();
     let mut unavailable = Vec::new();
     let mut failed: Vec<(String, String)> = Vec::new();
-    for job in &jobs {
-        if let JobState::Recorded(r) = job.state()? {
+    let states = super::session::job_states(&jobs)?;
+    for (job, state) in jobs.iter().zip(&states) {
+        if let JobState::Recorded(r) = state {
             if !measured.iter().any(|(b, _, _)| *b == job.base) {
                 measured.push((
                     job.base.clone(),
@@ -44,7 +45,7 @@ pub fn estimate<B: AutodiffBackend>(
             }
         }
     }
-    for job in &jobs {
+    for (job, state) in jobs.iter().zip(&states) {
         let config = match &job.config {
             Ok(c) => c,
             Err(why) => {
@@ -53,8 +54,7 @@ pub fn estimate<B: AutodiffBackend>(
                 continue;
             }
         };
-        let state = job.state()?;
-        let fraction_left = match &state {
+        let fraction_left = match state {
             JobState::Recorded(_) if !options.force => {
                 lines.push(format!("- {}: finished", job.label()));
                 continue;

@@ -117,19 +117,19 @@ impl ModelJob {
             Err(why) => return Ok(JobState::Unavailable(why.clone())),
         };
         let hash = config_hash(config)?;
-        if let Some(record) = ModelRecord::read(&self.record)? {
-            if record.config_hash == hash {
-                return Ok(JobState::Recorded(Box::new(record)));
-            }
-            if !self.run_matches(&hash)? {
-                return Ok(JobState::Stale {
+        let record = ModelRecord::read(&self.record)?;
+        if let Some(record) = record.as_ref().filter(|r| r.config_hash == hash) {
+            return Ok(JobState::Recorded(Box::new(record.clone())));
+        }
+        // A stale record is only reported while no run of the current config exists.
+        if !self.run_matches(&hash)? {
+            return Ok(match record {
+                Some(record) => JobState::Stale {
                     recorded: record.config_hash,
                     now: hash,
-                });
-            }
-        }
-        if !self.run_matches(&hash)? {
-            return Ok(JobState::NotRun);
+                },
+                None => JobState::NotRun,
+            });
         }
         if self.is_finished() {
             return Ok(JobState::Unrecorded);

@@ -20,4 +20,4 @@ pub use definition::{Definitions, Row, Table, TableDataset, Variant, TABLES};
 pub use estimate::estimate;
 pub use plan::{models_for, render, PlannedModel};
 pub use profile::Profile;
-pub use session::{default_runs_dir, run_experiment, status, ExperimentOptions};
+pub use session::{default_runs_dir, job_states, run_experiment, status, ExperimentOptions};

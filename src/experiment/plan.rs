@@ -55,13 +55,13 @@ pub fn render(defs: &Definitions, tables: &[&Table], profile: &str, seeds: usize
                 .collect();
             let _ = writeln!(
                 out,
-                "| {} | {}{} | {:?} | {} |",
+                "| {} | {}{} | {} | {} |",
                 row.label,
                 row.variant,
                 row.encoder
                     .as_ref()
                     .map_or(String::new(), |e| format!(" ({e})")),
-                row.decision,
+                row.decision.label(),
                 paper.join(" / ")
             );
         }

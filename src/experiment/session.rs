@@ -70,13 +70,14 @@ pub fn run_experiment<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<Vec<PathBuf>> {
     let jobs = options.plan(defs, tables);
-    println!("{}", status(&jobs)?);
-    let written = write_tables(tables, &jobs, options)?;
+    let states = job_states(&jobs)?;
+    println!("{}", status(&jobs, &states));
+    let written = write_tables_from(tables, &jobs, &states, options)?;
     if !options.train {
         let left = jobs
             .iter()
-            .filter(|j| j.config.is_ok())
-            .filter(|j| !matches!(j.state(), Ok(JobState::Recorded(_))))
+            .zip(&states)
+            .filter(|(j, s)| j.config.is_ok() && !matches!(s, JobState::Recorded(_)))
             .count();
         if left > 0 {
             println!(
@@ -92,12 +93,16 @@ pub fn run_experiment<B: AutodiffBackend>(
     write_tables(tables, &jobs, options)
 }
 
+/// Where each job stands, read once from its record and run folder.
+pub fn job_states(jobs: &[ModelJob]) -> Result<Vec<JobState>> {
+    jobs.iter().map(ModelJob::state).collect()
+}
+
 /// One line per model: where it stands, and the measured cost of the finished ones.
-pub fn status(jobs: &[ModelJob]) -> Result<String> {
+pub fn status(jobs: &[ModelJob], states: &[JobState]) -> String {
     let mut out = String::from("## Models (queue order)\n\n");
-    for job in jobs {
-        let state = job.state()?;
-        let detail = match &state {
+    for (job, state) in jobs.iter().zip(states) {
+        let detail = match state {
             JobState::Recorded(r) => format!(
                 "finished: best epoch {}, {:.0} min on {} ({} threads), record {}",
                 r.best_epoch,
@@ -110,31 +115,37 @@ pub fn status(jobs: &[ModelJob]) -> Result<String> {
         };
         let _ = writeln!(out, "- {}: {detail}", job.label());
     }
-    Ok(out)
+    out
 }
 
-/// Rewrites every table (and its figures) from the records; returns the folders.
+/// Rewrites every table (and its figures) from the records as they are now; returns the folders.
 fn write_tables(
     tables: &[&Table],
     jobs: &[ModelJob],
     options: &ExperimentOptions,
 ) -> Result<Vec<PathBuf>> {
-    let states = jobs
-        .iter()
-        .map(ModelJob::state)
-        .collect::<Result<Vec<_>>>()?;
-    let provenance = provenance(jobs, &states, options);
+    write_tables_from(tables, jobs, &job_states(jobs)?, options)
+}
+
+/// [`write_tables`] with the jobs' states already read.
+fn write_tables_from(
+    tables: &[&Table],
+    jobs: &[ModelJob],
+    states: &[JobState],
+    options: &ExperimentOptions,
+) -> Result<Vec<PathBuf>> {
+    let provenance = provenance(jobs, states, options);
     let mut written = Vec::new();
     for table in tables {
         let result = TableResult {
             table: table.name.clone(),
             title: table.title.clone(),
             provenance: provenance.clone(),
-            rows: fill_table(table, jobs, &states)?,
+            rows: fill_table(table, jobs, states)?,
         };
         let dir = write_table(&options.results_dir, table, &result)?;
         println!("[experiment] {} -> {}", table.title, dir.display());
-        for figure in write_figures(&dir, table, &result, jobs, &states)? {
+        for figure in write_figures(&dir, table, &result, jobs, states)? {
             println!("[experiment]   figure {}", figure.display());
         }
         written.push(dir);
