@@ -5,7 +5,7 @@ use std::path::Path;
 
 use burn::tensor::backend::Backend;
 
-use crate::batch::{check_feature, AtlopBatch};
+use crate::batch::{check_feature, evaluation_order, AtlopBatch};
 use crate::config::{DocSlice, RunConfig};
 use crate::data::{load_dataset, Dataset, RelationVocab};
 use crate::decision::ScoreMatrix;
@@ -88,7 +88,7 @@ pub fn split_scores<B: Backend>(
 }
 
 /// Logits of every pair of `features`, in feature then `hts` order, from batches of
-/// `batch_size` documents in file order (as the dev pass of training batches them).
+/// `batch_size` documents in [`evaluation_order`] (as the dev pass of training batches them).
 pub fn infer_scores<B: Backend>(
     model: &AtlopModel<B>,
     features: &[Feature],
@@ -97,16 +97,23 @@ pub fn infer_scores<B: Backend>(
     batch_size: usize,
     device: &B::Device,
 ) -> Result<ScoreMatrix> {
-    let mut data = Vec::new();
-    for chunk in features.chunks(batch_size.max(1)) {
-        let batch = AtlopBatch::<B>::from_features(chunk, num_classes, pad_id, device)?;
+    let mut per_feature: Vec<Vec<f32>> = vec![Vec::new(); features.len()];
+    for chunk in evaluation_order(features).chunks(batch_size.max(1)) {
+        let docs: Vec<Feature> = chunk.iter().map(|&i| features[i].clone()).collect();
+        let batch = AtlopBatch::<B>::from_features(&docs, num_classes, pad_id, device)?;
         let logits = model.forward(&batch).logits; // [N, C]
         let values = logits
             .into_data()
             .to_vec::<f32>()
             .map_err(|e| AtlopError::Invalid(format!("reading logits: {e:?}")))?;
-        data.extend(values);
+        let mut offset = 0;
+        for &i in chunk {
+            let n = features[i].hts.len() * num_classes;
+            per_feature[i] = values.get(offset..offset + n).unwrap_or_default().to_vec();
+            offset += n;
+        }
     }
+    let data: Vec<f32> = per_feature.concat();
     let rows = features.iter().map(|f| f.hts.len()).sum();
     ScoreMatrix::new(rows, num_classes, data)
 }

@@ -93,10 +93,17 @@ fn predict<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
     let total = parsed.len();
     let mut skipped = 0;
     let mut docs: Vec<(usize, Document)> = Vec::with_capacity(total);
+    let mut lengths: Vec<usize> = Vec::with_capacity(total);
     for (index, result) in parsed.into_iter().enumerate() {
-        let checked = result.and_then(|doc| predictor.featurize(&doc, index).map(|_| doc));
+        let checked = result.and_then(|doc| {
+            let feature = predictor.featurize(&doc, index)?;
+            Ok((feature.len(), doc))
+        });
         match checked {
-            Ok(doc) => docs.push((index, doc)),
+            Ok((tokens, doc)) => {
+                lengths.push(tokens);
+                docs.push((index, doc));
+            }
             Err(e) if args.strict => return Err(e).context("--strict: stopping at a bad document"),
             Err(e) => {
                 skipped += 1;
@@ -118,6 +125,14 @@ fn predict<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
         );
     }
     let explain = args.explain || args.html.is_some();
+    // Batches of similar length pad little (as `evaluate` batches them); explanations printed
+    // as they come keep file order instead. The output is in file order either way.
+    if !args.explain {
+        let mut by_length: Vec<(usize, (usize, Document))> =
+            lengths.into_iter().zip(docs).collect();
+        by_length.sort_by_key(|(tokens, _)| *tokens);
+        docs = by_length.into_iter().map(|(_, doc)| doc).collect();
+    }
     // Explanations go to stdout when the predictions go to a file, else to stderr, so that
     // stdout stays one JSON document.
     let to_stdout = args.output.is_some();
@@ -149,6 +164,8 @@ fn predict<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
+    results.sort_by_key(|r| r.prediction.index);
+    docs.sort_by_key(|(index, _)| *index);
 
     let predictions: Vec<_> = results.iter().map(|r| &r.prediction).collect();
     let json = serde_json::to_string_pretty(&predictions)?;

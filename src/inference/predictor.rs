@@ -225,12 +225,12 @@ impl<B: Backend> Predictor<B> {
         let weights = match (explain, output.pair_weights) {
             (false, _) => None,
             (true, Some(w)) => {
-                let [_, p, l] = w.dims();
+                let [_, l] = w.dims();
                 let values = w
-                    .into_data() // [b, P, L]
+                    .into_data() // [N, L]
                     .to_vec::<f32>()
                     .map_err(|e| AtlopError::Invalid(format!("reading pair weights: {e:?}")))?;
-                Some((values, p, l))
+                Some((values, l))
             }
             (true, None) => {
                 return Err(AtlopError::Invalid(
@@ -242,8 +242,7 @@ impl<B: Backend> Predictor<B> {
         };
         let mut out = Vec::with_capacity(features.len());
         let mut row = 0;
-        for (i, ((f, words), &(_, doc))) in features.iter().zip(&token_words).zip(docs).enumerate()
-        {
+        for ((f, words), &(_, doc)) in features.iter().zip(&token_words).zip(docs) {
             let mut predictions = Vec::new();
             let mut pairs = Vec::new();
             for (k, &(head, tail)) in f.hts.iter().enumerate() {
@@ -258,8 +257,8 @@ impl<B: Backend> Predictor<B> {
                         score: self.score(logits, r),
                     });
                 }
-                if let (false, Some((values, p, l))) = (relations.is_empty(), &weights) {
-                    let start = (i * p + k) * l;
+                if let (false, Some((values, l))) = (relations.is_empty(), &weights) {
+                    let start = (row + k) * l;
                     let token_weights = &values[start..start + f.len()];
                     pairs.push(explain_pair(doc, head, tail, token_weights, words));
                 }

@@ -16,6 +16,7 @@
 //! with its inputs and runs the composite ops. The fused and composite paths are tested against
 //! each other, values and gradients.
 
+pub mod adamw;
 pub mod attention;
 pub mod attention_probs;
 pub mod bilinear;
@@ -23,6 +24,7 @@ pub mod gelu;
 pub mod heads;
 pub mod layer_norm;
 pub mod math;
+pub mod tanh;
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -47,6 +49,8 @@ pub enum Kernel {
     Gelu,
     Bilinear,
     LayerNorm,
+    AdamW,
+    Tanh,
 }
 
 impl Kernel {
@@ -56,6 +60,8 @@ impl Kernel {
             Kernel::Gelu => "gelu",
             Kernel::Bilinear => "bilinear",
             Kernel::LayerNorm => "layer_norm",
+            Kernel::AdamW => "adamw",
+            Kernel::Tanh => "tanh",
         }
     }
 }

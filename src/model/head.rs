@@ -10,10 +10,11 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{backend::Backend, Int, Tensor};
 
 use super::bilinear::{BilinearKind, BilinearLayout, GroupBilinear};
-use super::localized_context::localized_context;
+use super::localized_context::{localized_context, pair_codes};
 use super::pooling::{entity_attention, entity_embeddings, EntityPooling};
 use crate::batch::HeadIndex;
 use crate::error::AtlopError;
+use crate::kernels::tanh::tanh;
 
 #[derive(Config, Debug)]
 pub struct AtlopHeadConfig {
@@ -110,17 +111,11 @@ pub struct HeadOutput<B: Backend> {
     pub logits: Tensor<B, 2>,
     /// `[b, E, H]`
     pub entity_embeddings: Tensor<B, 3>,
-    /// Localized-context weights, the pair's explanation; `None` with context pooling off.
-    /// `[b, P, L]`
-    pub pair_weights: Option<Tensor<B, 3>>,
-    /// `[b, P, H]`
-    pub pair_context: Option<Tensor<B, 3>>,
-}
-
-/// Picks the real pairs' rows out of a `[b, P, D]` grid. -> `[N, D]`
-fn real_pairs<B: Backend>(grid: Tensor<B, 3>, pair_index: &Tensor<B, 1, Int>) -> Tensor<B, 2> {
-    let [b, p, d] = grid.dims();
-    grid.reshape([b * p, d]).select(0, pair_index.clone())
+    /// Localized-context weights, the pair's explanation, one row per real pair like
+    /// `logits`; `None` with context pooling off. `[N, L]`
+    pub pair_weights: Option<Tensor<B, 2>>,
+    /// `[N, H]`
+    pub pair_context: Option<Tensor<B, 2>>,
 }
 
 impl<B: Backend> AtlopHead<B> {
@@ -135,23 +130,33 @@ impl<B: Backend> AtlopHead<B> {
         let entities = entity_embeddings(hidden.clone(), index, self.pooling); // [b, E, H]
         let [b, _, h] = entities.dims();
         let [_, p] = index.pair_head.dims();
+        let e = entities.dims()[1];
+        // Rows of the real pairs' entities in `[b * E, H]`: one select per side, so neither the
+        // padded `[b, P, H]` grid nor its scatter in the backward pass is ever built.
+        let doc_start = Tensor::<B, 1, Int>::arange(0..b as i64, &entities.device())
+            .mul_scalar(e as i64)
+            .reshape([b, 1]);
+        let flat = entities.clone().reshape([b * e, h]);
         let pick = |ids: &Tensor<B, 2, Int>| {
-            let ids = ids.clone().reshape([b, p, 1]).expand([b, p, h]);
-            real_pairs(entities.clone().gather(1, ids), &index.pair_index) // [N, H]
+            let rows = (ids.clone() + doc_start.clone())
+                .reshape([b * p])
+                .select(0, index.pair_index.clone());
+            flat.clone().select(0, rows) // [N, H]
         };
         let (heads, tails) = (pick(&index.pair_head), pick(&index.pair_tail));
         let (head_in, tail_in, lop) = if self.localized_context {
             let att = entity_attention(attention, index); // [b, heads, E, L]
-            let lop = localized_context(att, hidden, &index.pair_head, &index.pair_tail);
-            let context = real_pairs(lop.context.clone(), &index.pair_index); // [N, H]
+            let codes = pair_codes(&index.pair_head, &index.pair_tail, &index.pair_index, e);
+            let lop = localized_context(att, hidden, codes, &index.num_pairs);
+            let context = lop.context.clone(); // [N, H]
             let head_in = Tensor::cat(vec![heads, context.clone()], 1); // [N, 2H]
             let tail_in = Tensor::cat(vec![tails, context], 1);
             (head_in, tail_in, Some(lop))
         } else {
             (heads, tails, None)
         };
-        let z_head = self.head_extractor.forward(head_in).tanh(); // [N, emb]
-        let z_tail = self.tail_extractor.forward(tail_in).tanh();
+        let z_head = tanh(self.head_extractor.forward(head_in)); // [N, emb]
+        let z_tail = tanh(self.tail_extractor.forward(tail_in));
         let logits = self.bilinear.forward(z_head, z_tail, self.bilinear_layout);
         let (pair_weights, pair_context) = match lop {
             Some(l) => (Some(l.weights), Some(l.context)),

@@ -3,7 +3,7 @@
 //! averaging of accumulated gradients and global-norm clipping of the reference `train.py`.
 //!
 //! burn has one optimiser and one rate per `Learner`. [`TwoGroupAdamW`] is that one optimiser:
-//! it holds two burn `AdamW` adaptors and hands each the gradients of its group; an adaptor
+//! it holds two AdamW adaptors ([`FusedAdamW`], burn's `AdamW` fused on the CPU) and hands each the gradients of its group; an adaptor
 //! leaves parameters without a gradient untouched, so each moves only its own group. The `lr`
 //! the Learner passes is the schedule factor of [`super::WarmupLinearDecay`]; each group runs at
 //! `factor * base_rate`.
@@ -18,9 +18,11 @@ use burn::config::Config;
 use burn::module::{AutodiffModule, ModuleVisitor, Param, ParamId};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::LearningRate;
-use burn::optim::{AdamW, AdamWConfig, GradientsParams, MultiGradientsParams, Optimizer};
+use burn::optim::{GradientsParams, MultiGradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
+
+pub use adamw::FusedAdamW;
 
 use super::clipping::{clip_factor, global_norm, scale_grads};
 use crate::error::AtlopError;
@@ -85,13 +87,9 @@ impl OptimizerConfig {
                 "grad_accumulation and num_devices must be at least 1",
             ));
         }
-        let adamw = AdamWConfig::new()
-            .with_beta_1(self.beta_1)
-            .with_beta_2(self.beta_2)
-            .with_epsilon(self.epsilon)
-            .with_weight_decay(self.weight_decay);
+        let adamw = FusedAdamW::new(self.beta_1, self.beta_2, self.epsilon, self.weight_decay);
         Ok(TwoGroupAdamW {
-            encoder: adamw.init(),
+            encoder: adamw.clone().init(),
             head: adamw.init(),
             encoder_lr: self.encoder_lr,
             head_lr: self.head_lr,
@@ -107,7 +105,7 @@ impl OptimizerConfig {
 /// Record of [`TwoGroupAdamW`]: (encoder group state, new-layer group state).
 pub type TwoGroupAdamWRecord<M, B> = (GroupRecord<M, B>, GroupRecord<M, B>);
 /// Record of one burn AdamW adaptor (moments and step count per parameter).
-pub type GroupRecord<M, B> = <OptimizerAdaptor<AdamW, M, B> as Optimizer<M, B>>::Record;
+pub type GroupRecord<M, B> = <OptimizerAdaptor<FusedAdamW, M, B> as Optimizer<M, B>>::Record;
 
 /// AdamW with an encoder group and a new-layer group; see the module documentation.
 #[derive(Clone)]
@@ -116,8 +114,8 @@ where
     B: AutodiffBackend,
     M: AutodiffModule<B>,
 {
-    encoder: OptimizerAdaptor<AdamW, M, B>,
-    head: OptimizerAdaptor<AdamW, M, B>,
+    encoder: OptimizerAdaptor<FusedAdamW, M, B>,
+    head: OptimizerAdaptor<FusedAdamW, M, B>,
     encoder_lr: f64,
     head_lr: f64,
     max_grad_norm: f64,
@@ -258,5 +256,6 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for MergeDevices<B> {
     }
 }
 
+mod adamw;
 #[cfg(test)]
 mod tests;

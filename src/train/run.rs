@@ -199,8 +199,13 @@ pub fn train_on<B: AutodiffBackend>(
         device.clone(),
     );
     let iterations_per_epoch = train_loader.iterations_on(num_devices);
+    // Dev batches in evaluation order, as `evaluate` batches them (the same scores).
+    let dev_features = crate::batch::evaluation_order(&dev_split.features)
+        .into_iter()
+        .map(|i| dev_split.features[i].clone())
+        .collect();
     let valid_loader = EpochLoader::<B::InnerBackend>::new(
-        Arc::new(dev_split.features.clone()),
+        Arc::new(dev_features),
         batcher,
         t.eval_batch_size,
         None,
