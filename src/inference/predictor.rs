@@ -37,6 +37,12 @@ pub struct RelationPrediction {
     /// Head and tail entity (indices into the document's entities / `vertexSet`).
     pub head: usize,
     pub tail: usize,
+    /// The first mention's text of the head and of the tail entity, so that a prediction reads
+    /// without the input file at hand (empty when read from a file written before they existed).
+    #[serde(default)]
+    pub head_name: String,
+    #[serde(default)]
+    pub tail_name: String,
     /// The relation as the data spells it (DocRED P-id, `CID`, ...).
     pub relation: String,
     /// Readable name (`rel_info.json`), the label itself when there is none.
@@ -249,9 +255,17 @@ impl<B: Backend> Predictor<B> {
                 let logits = &scores.data[(row + k) * num_classes..(row + k + 1) * num_classes];
                 let relations = &decided.rows[row + k];
                 for &r in relations {
+                    let entity_name = |e: usize| {
+                        doc.entities
+                            .get(e)
+                            .and_then(|entity| entity.mentions.first())
+                            .map_or_else(String::new, |m| m.name.clone())
+                    };
                     predictions.push(RelationPrediction {
                         head,
                         tail,
+                        head_name: entity_name(head),
+                        tail_name: entity_name(tail),
                         relation: self.vocab.labels.get(r).cloned().unwrap_or_default(),
                         name: self.vocab.name(r).to_string(),
                         score: self.score(logits, r),

@@ -122,6 +122,13 @@ fn predictions_equal_evaluate_on_the_same_documents() {
                 p.relation.clone(),
             ));
             assert_eq!(p.name, vocab.name(vocab.id(&p.relation).unwrap()));
+            let source = docs.iter().find(|d| d.title == doc.title).unwrap();
+            let first_mention = |e: usize| source.entities[e].mentions[0].name.clone();
+            assert_eq!(
+                (p.head_name.clone(), p.tail_name.clone()),
+                (first_mention(p.head), first_mention(p.tail))
+            );
+            assert!(!p.head_name.is_empty() && !p.tail_name.is_empty(), "{p:?}");
             match p.score {
                 Score::Probability {
                     probability,
