@@ -20,6 +20,7 @@ pub mod adamw;
 pub mod attention;
 pub mod attention_probs;
 pub mod bilinear;
+mod elementwise;
 pub mod gelu;
 pub mod heads;
 pub mod layer_norm;

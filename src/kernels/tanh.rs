@@ -5,39 +5,28 @@
 //!
 //! The backward keeps the output `y`, not the input, as PyTorch's does.
 
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::flex::FlexTensor;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
-use rayon::prelude::*;
+use burn::tensor::Tensor;
 
+use super::elementwise::Elementwise;
 use super::math::{self, simd_fn};
-use super::{downcast, f32_values, flex_tensor};
-use crate::backend::{Cpu, CpuAutodiff};
 
-/// Elements per parallel task.
-const CHUNK: usize = 1 << 14;
+/// tanh for [`Elementwise`]: the backward reads the output.
+const TANH: Elementwise = Elementwise {
+    name: "tanh",
+    values: tanh_values,
+    grads: tanh_grads,
+    saves_output: true,
+};
 
 /// `tanh(x)`: the fused kernel on burn-flex in f32, burn's op elsewhere.
 pub fn tanh<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     if super::fused_backend::<B>(super::Kernel::Tanh) {
-        if let Some(y) = try_fused(&x) {
+        if let Some(y) = TANH.try_apply(&x) {
             return y;
         }
     }
     x.tanh()
-}
-
-fn try_fused<B: Backend, const D: usize>(x: &Tensor<B, D>) -> Option<Tensor<B, D>> {
-    if let Ok(x) = downcast::<_, Tensor<CpuAutodiff, D>>(x.clone()) {
-        return downcast(tracked(x)?).ok();
-    }
-    let x = downcast::<_, Tensor<Cpu, D>>(x.clone()).ok()?;
-    let y = forward(&x.into_primitive().tensor())?;
-    downcast(Tensor::<Cpu, D>::from_primitive(TensorPrimitive::Float(y))).ok()
 }
 
 /// Cephes' `tanhf` (relative error about 2 ulp): an odd polynomial below |x| = 0.625, where
@@ -81,60 +70,10 @@ simd_fn! {
     }
 }
 
-fn forward(x: &FlexTensor) -> Option<FlexTensor> {
-    let values = f32_values(x)?;
-    let mut y = vec![0f32; values.len()];
-    y.par_chunks_mut(CHUNK)
-        .zip(values.par_chunks(CHUNK))
-        .for_each(|(y, x)| tanh_values(x, y));
-    Some(flex_tensor(y, x.shape().as_slice()))
-}
-
-/// `dy * tanh'(x)` from the output `y`.
-fn backward(y: &FlexTensor, grad: &FlexTensor) -> Option<FlexTensor> {
-    let (values, grad_values) = (f32_values(y)?, f32_values(grad)?);
-    let mut dx = vec![0f32; values.len()];
-    dx.par_chunks_mut(CHUNK)
-        .zip(values.par_chunks(CHUNK).zip(grad_values.par_chunks(CHUNK)))
-        .for_each(|(dx, (y, dy))| tanh_grads(y, dy, dx));
-    Some(flex_tensor(dx, y.shape().as_slice()))
-}
-
-#[derive(Debug)]
-struct TanhBackward;
-
-impl Backward<Cpu, 1> for TanhBackward {
-    /// The forward output.
-    type State = FlexTensor;
-
-    fn backward(self, ops: Ops<FlexTensor, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let grad = grads.consume::<Cpu>(&ops.node);
-        let [parent] = ops.parents;
-        let Some(node) = parent else { return };
-        let Some(dx) = backward(&ops.state, &grad) else {
-            unreachable!("fused tanh: the input was checked to be f32 in the forward pass")
-        };
-        grads.register::<Cpu>(node.id, dx);
-    }
-}
-
-fn tracked<const D: usize>(x: Tensor<CpuAutodiff, D>) -> Option<Tensor<CpuAutodiff, D>> {
-    let x = x.into_primitive().tensor();
-    let y = forward(&x.primitive)?;
-    let out = match TanhBackward
-        .prepare::<NoCheckpointing>([x.node])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish(y.clone(), y),
-        OpsKind::UnTracked(prep) => prep.finish(y),
-    };
-    Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::CpuAutodiff;
     use burn::tensor::{Distribution, Tolerance};
 
     #[test]

@@ -1,0 +1,105 @@
+//! The frame of an element-wise kernel with a hand-written backward (GELU, tanh): one parallel
+//! SIMD pass forward, one backward that reads the gradient and one saved tensor (the input for
+//! GELU, the output for tanh), on burn-flex with or without autodiff.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
+use rayon::prelude::*;
+
+use super::{downcast, f32_values, flex_tensor};
+use crate::backend::{Cpu, CpuAutodiff};
+
+/// Elements per parallel task.
+const CHUNK: usize = 1 << 14;
+
+/// One element-wise function: its values and its backward.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Elementwise {
+    /// For messages.
+    pub name: &'static str,
+    /// `y = f(x)` over a chunk.
+    pub values: fn(x: &[f32], y: &mut [f32]),
+    /// `dx = dy * f'(.)` over a chunk, from the saved tensor (`saved`) and `dy`.
+    pub grads: fn(saved: &[f32], dy: &[f32], dx: &mut [f32]),
+    /// Whether the backward reads the output (`true`) or the input (`false`).
+    pub saves_output: bool,
+}
+
+impl Elementwise {
+    /// `f(x)` on burn-flex in f32 (tracked when `B` is autodiff); `None` for another backend
+    /// or dtype, and the caller runs burn's op.
+    pub fn try_apply<B: Backend, const D: usize>(self, x: &Tensor<B, D>) -> Option<Tensor<B, D>> {
+        if let Ok(x) = downcast::<_, Tensor<CpuAutodiff, D>>(x.clone()) {
+            return downcast(self.tracked(x)?).ok();
+        }
+        let x = downcast::<_, Tensor<Cpu, D>>(x.clone()).ok()?;
+        let y = self.forward(&x.into_primitive().tensor())?;
+        downcast(Tensor::<Cpu, D>::from_primitive(TensorPrimitive::Float(y))).ok()
+    }
+
+    fn forward(self, x: &FlexTensor) -> Option<FlexTensor> {
+        let values = f32_values(x)?;
+        let mut y = vec![0f32; values.len()];
+        y.par_chunks_mut(CHUNK)
+            .zip(values.par_chunks(CHUNK))
+            .for_each(|(y, x)| (self.values)(x, y));
+        Some(flex_tensor(y, x.shape().as_slice()))
+    }
+
+    fn backward(self, saved: &FlexTensor, grad: &FlexTensor) -> Option<FlexTensor> {
+        let (values, grad_values) = (f32_values(saved)?, f32_values(grad)?);
+        let mut dx = vec![0f32; values.len()];
+        dx.par_chunks_mut(CHUNK)
+            .zip(values.par_chunks(CHUNK).zip(grad_values.par_chunks(CHUNK)))
+            .for_each(|(dx, (s, dy))| (self.grads)(s, dy, dx));
+        Some(flex_tensor(dx, saved.shape().as_slice()))
+    }
+
+    fn tracked<const D: usize>(self, x: Tensor<CpuAutodiff, D>) -> Option<Tensor<CpuAutodiff, D>> {
+        let x = x.into_primitive().tensor();
+        let y = self.forward(&x.primitive)?;
+        let out = match ElementwiseBackward(self)
+            .prepare::<NoCheckpointing>([x.node])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let saved = if self.saves_output {
+                    y.clone()
+                } else {
+                    x.primitive
+                };
+                prep.finish(saved, y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        };
+        Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
+    }
+}
+
+#[derive(Debug)]
+struct ElementwiseBackward(Elementwise);
+
+impl Backward<Cpu, 1> for ElementwiseBackward {
+    /// The input or the output of the forward pass (`Elementwise::saves_output`).
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<FlexTensor, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Cpu>(&ops.node);
+        let [parent] = ops.parents;
+        let Some(node) = parent else { return };
+        // The forward pass checked the input is f32; the gradient has its dtype.
+        let Some(dx) = self.0.backward(&ops.state, &grad) else {
+            unreachable!(
+                "fused {}: the input was checked to be f32 in the forward pass",
+                self.0.name
+            )
+        };
+        grads.register::<Cpu>(node.id, dx);
+    }
+}
