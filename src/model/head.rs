@@ -10,7 +10,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{backend::Backend, Int, Tensor};
 
 use super::bilinear::{BilinearKind, BilinearLayout, GroupBilinear};
-use super::localized_context::{localized_context, pair_codes};
+use super::localized_context::localized_context;
 use super::pooling::{entity_attention, entity_embeddings, EntityPooling};
 use crate::batch::HeadIndex;
 use crate::error::AtlopError;
@@ -118,6 +118,22 @@ pub struct HeadOutput<B: Backend> {
     pub pair_context: Option<Tensor<B, 2>>,
 }
 
+/// The real pairs' entries of a `[b, P]` pair grid (`pair_head` or `pair_tail`), each plus
+/// `doc * doc_stride` for its document `doc`: with `doc_stride = E`, rows of `[b * E, ..]`. `[N]`
+fn real_pair_entries<B: Backend>(
+    grid: &Tensor<B, 2, Int>,
+    index: &HeadIndex<B>,
+    doc_stride: usize,
+) -> Tensor<B, 1, Int> {
+    let [b, p] = grid.dims();
+    let doc_start = Tensor::<B, 1, Int>::arange(0..b as i64, &grid.device())
+        .mul_scalar(doc_stride as i64)
+        .reshape([b, 1]);
+    (grid.clone() + doc_start)
+        .reshape([b * p])
+        .select(0, index.pair_index.clone())
+}
+
 impl<B: Backend> AtlopHead<B> {
     /// `hidden [b, L, H]`, `attention [b, heads, L, L]` (last layer; padded keys 0) -> logits.
     /// `attention` is unused when context pooling is off.
@@ -128,25 +144,19 @@ impl<B: Backend> AtlopHead<B> {
         index: &HeadIndex<B>,
     ) -> HeadOutput<B> {
         let entities = entity_embeddings(hidden.clone(), index, self.pooling); // [b, E, H]
-        let [b, _, h] = entities.dims();
-        let [_, p] = index.pair_head.dims();
-        let e = entities.dims()[1];
-        // Rows of the real pairs' entities in `[b * E, H]`: one select per side, so neither the
+        let [b, e, h] = entities.dims();
+        // The real pairs' entities as rows of `[b * E, H]`: one select per side, so neither the
         // padded `[b, P, H]` grid nor its scatter in the backward pass is ever built.
-        let doc_start = Tensor::<B, 1, Int>::arange(0..b as i64, &entities.device())
-            .mul_scalar(e as i64)
-            .reshape([b, 1]);
+        let head_rows = real_pair_entries(&index.pair_head, index, e);
         let flat = entities.clone().reshape([b * e, h]);
-        let pick = |ids: &Tensor<B, 2, Int>| {
-            let rows = (ids.clone() + doc_start.clone())
-                .reshape([b * p])
-                .select(0, index.pair_index.clone());
-            flat.clone().select(0, rows) // [N, H]
-        };
-        let (heads, tails) = (pick(&index.pair_head), pick(&index.pair_tail));
+        let pick = |rows: Tensor<B, 1, Int>| flat.clone().select(0, rows); // [N, H]
+        let heads = pick(head_rows.clone());
+        let tails = pick(real_pair_entries(&index.pair_tail, index, e));
         let (head_in, tail_in, lop) = if self.localized_context {
             let att = entity_attention(attention, index); // [b, heads, E, L]
-            let codes = pair_codes(&index.pair_head, &index.pair_tail, &index.pair_index, e);
+                                                          // doc * E^2 + head * E + tail = (doc * E + head) * E + tail
+            let codes =
+                head_rows.mul_scalar(e as i64) + real_pair_entries(&index.pair_tail, index, 0);
             let lop = localized_context(att, hidden, codes, &index.num_pairs);
             let context = lop.context.clone(); // [N, H]
             let head_in = Tensor::cat(vec![heads, context.clone()], 1); // [N, 2H]

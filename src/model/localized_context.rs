@@ -64,24 +64,6 @@ pub fn localized_context<B: Backend>(
     LocalizedContext { weights, context }
 }
 
-/// The `pair_codes` of [`localized_context`] from a batch's pair grid: `pair_head`/`pair_tail`
-/// `[b, P]` and the real pairs' positions `pair_index [N]` in the flattened grid.
-pub fn pair_codes<B: Backend>(
-    pair_head: &Tensor<B, 2, Int>,
-    pair_tail: &Tensor<B, 2, Int>,
-    pair_index: &Tensor<B, 1, Int>,
-    num_entities: usize,
-) -> Tensor<B, 1, Int> {
-    let [b, p] = pair_head.dims();
-    let e = num_entities as i64;
-    let doc_start = Tensor::<B, 1, Int>::arange(0..b as i64, &pair_head.device())
-        .mul_scalar(e * e)
-        .reshape([b, 1]);
-    (pair_head.clone().mul_scalar(e) + pair_tail.clone() + doc_start)
-        .reshape([b * p])
-        .select(0, pair_index.clone())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,13 +75,13 @@ mod tests {
         let device = Default::default();
         let att = Tensor::<Cpu, 4>::random([2, 3, 4, 5], Distribution::Uniform(0.0, 1.0), &device);
         let hidden = Tensor::<Cpu, 3>::random([2, 5, 6], Distribution::Default, &device);
-        let heads = vec![0i64, 1, 3, 2, 0, 1];
-        let tails = vec![1i64, 0, 2, 3, 3, 2];
-        let ph = Tensor::<Cpu, 2, Int>::from_data(TensorData::new(heads.clone(), [2, 3]), &device);
-        let pt = Tensor::<Cpu, 2, Int>::from_data(TensorData::new(tails.clone(), [2, 3]), &device);
-        // Every grid slot is a real pair here.
-        let index = Tensor::<Cpu, 1, Int>::arange(0..6, &device);
-        let codes = pair_codes(&ph, &pt, &index, 4);
+        let heads = [0i64, 1, 3, 2, 0, 1];
+        let tails = [1i64, 0, 2, 3, 3, 2];
+        // doc * E^2 + head * E + tail, E = 4
+        let codes: Vec<i64> = (0..6usize)
+            .map(|i| (i as i64 / 3) * 16 + heads[i] * 4 + tails[i])
+            .collect();
+        let codes = Tensor::<Cpu, 1, Int>::from_data(TensorData::new(codes, [6]), &device);
         let out = localized_context(att.clone(), hidden.clone(), codes, &[3, 3]);
         for doc in 0..2 {
             for k in 0..3 {
