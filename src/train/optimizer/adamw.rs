@@ -90,15 +90,11 @@ fn fused_step<B: Backend, const D: usize>(
     state: Option<AdamWState<B, D>>,
 ) -> Result<(Tensor<B, D>, AdamWState<B, D>), Inputs<B, D>> {
     let (tensor, grad, state) = downcast::<Inputs<B, D>, CpuStep<D>>((tensor, grad, state))?;
-    let f32s = [Some(&tensor), Some(&grad)]
-        .into_iter()
-        .chain(
-            state
-                .iter()
-                .flat_map(|s| [Some(&s.momentum.moment_1), Some(&s.momentum.moment_2)]),
-        )
-        .flatten()
-        .all(|t| t.dtype() == DType::F32);
+    let mut tensors = vec![&tensor, &grad];
+    if let Some(s) = &state {
+        tensors.extend([&s.momentum.moment_1, &s.momentum.moment_2]);
+    }
+    let f32s = tensors.iter().all(|t| t.dtype() == DType::F32);
     let amsgrad = state
         .as_ref()
         .is_some_and(|s| s.momentum.max_moment_2.is_some());
