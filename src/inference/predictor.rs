@@ -249,18 +249,18 @@ impl<B: Backend> Predictor<B> {
         let mut out = Vec::with_capacity(features.len());
         let mut row = 0;
         for ((f, words), &(_, doc)) in features.iter().zip(&token_words).zip(docs) {
+            let entity_name = |e: usize| {
+                doc.entities
+                    .get(e)
+                    .and_then(|entity| entity.mentions.first())
+                    .map_or_else(String::new, |m| m.name.clone())
+            };
             let mut predictions = Vec::new();
             let mut pairs = Vec::new();
             for (k, &(head, tail)) in f.hts.iter().enumerate() {
                 let logits = &scores.data[(row + k) * num_classes..(row + k + 1) * num_classes];
                 let relations = &decided.rows[row + k];
                 for &r in relations {
-                    let entity_name = |e: usize| {
-                        doc.entities
-                            .get(e)
-                            .and_then(|entity| entity.mentions.first())
-                            .map_or_else(String::new, |m| m.name.clone())
-                    };
                     predictions.push(RelationPrediction {
                         head,
                         tail,
