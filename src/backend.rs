@@ -1,28 +1,16 @@
 //! The backends the project runs on. CPU by default; CUDA behind the `cuda` cargo feature.
 //!
 //! ## Choice of the CPU backend (measured)
-//! Workload: the encoder benchmark ([`crate::bench::encoder`]): all-MiniLM-L6-v2, 4 documents x
-//! 512 tokens, median of 5 after 1 warm-up; forward on the inner backend, forward + backward on
-//! `Autodiff`. Machine: 2 shared cores (load average 5-6 from other builds during the runs, so
-//! absolute times are inflated; the backends were run interleaved, twice, in one window).
-//!
-//! | backend | forward (ms) | forward + backward (ms) | peak RSS (MiB) |
-//! |---|---|---|---|
-//! | burn-flex (default features: rayon + simd) | 3681 / 3484 | **9458 / 9214** | 1750 |
-//! | burn-ndarray, no BLAS | 3438 / 3648 | 11425 / 10734 | 1798 |
-//! | burn-ndarray + Debian OpenBLAS 0.3.21 (`OPENBLAS_CORETYPE=SapphireRapids`) | 3381 / 3351 | 12082 / 11982 | 1768 |
-//!
-//! Commands (see `tests/encoder_bench.rs`):
-//! `cargo test --release --test it encoder_bench -- --ignored --nocapture flex` (and `ndarray`);
-//! `OPENBLAS_CORETYPE=SapphireRapids cargo test --release --features openblas --test
-//! encoder_bench -- --ignored --nocapture ndarray`.
-//!
-//! Forward times are within noise of each other; training (forward + backward) is 15-25 % faster
-//! on burn-flex, so `Cpu` stays burn-flex and needs no system library. (Since session 3,
-//! `crate::kernels` runs the encoder's attention, GELU, LayerNorm and the head's bilinear as
-//! fused kernels on burn-flex; the table above predates them.) The `openblas` feature
-//! exists only to reproduce the comparison. Not measured: burn-cpu (cubecl CPU) downloads an
-//! LLVM bundle at build time, burn-tch needs libtorch, burn-candle is deprecated in 0.21.
+//! burn-flex, burn-ndarray without BLAS and burn-ndarray with Debian's OpenBLAS were timed on the
+//! encoder benchmark ([`crate::bench::encoder`]: all-MiniLM-L6-v2, 4 x 512 tokens) on a 2-core
+//! host: forward passes were within noise of each other, forward + backward 15-25 % faster on
+//! burn-flex, so `Cpu` is burn-flex and needs no system library. That comparison predates the
+//! fused kernels of [`crate::kernels`] (which run on burn-flex only), so its figures are not
+//! repeated here; the README's "Benchmarks" section has today's, with the commands that
+//! reproduce them. To redo the comparison: `cargo test --release --test it encoder_bench --
+//! --ignored --nocapture flex` (and `ndarray`; with `--features openblas` and
+//! `OPENBLAS_CORETYPE` for OpenBLAS). Not measured: burn-cpu (cubecl CPU) downloads an LLVM
+//! bundle at build time, burn-tch needs libtorch, burn-candle is deprecated in 0.21.
 
 /// The default CPU backend for inference and evaluation.
 pub type Cpu = burn::backend::Flex;

@@ -85,22 +85,6 @@ pub struct DataSection {
     pub test_docs: Option<DocSlice>,
 }
 
-/// Entity pooling (Eq. 2 or the mean ablation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PoolingKind {
-    Logsumexp,
-    Mean,
-}
-
-/// Bilinear classifier (Eq. 5 group, or Eq. 4 plain).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BilinearChoice {
-    Group,
-    Plain,
-}
-
 /// Training loss (Sec. 2.2 or the BCE ablation of Table 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -113,9 +97,11 @@ pub enum LossChoice {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSection {
-    pub pooling: PoolingKind,
+    /// Entity pooling (Eq. 2 or the mean ablation).
+    pub pooling: EntityPooling,
     pub localized_context: bool,
-    pub bilinear: BilinearChoice,
+    /// Bilinear classifier (Eq. 5 group, or Eq. 4 plain).
+    pub bilinear: BilinearKind,
     /// Evaluate the bilinear with materialised outer products (`false`) or factored (`true`).
     #[serde(default)]
     pub factored_bilinear: bool,
@@ -206,15 +192,9 @@ impl RunConfig {
         crate::model::AtlopHeadConfig::new(hidden_size, num_classes)
             .with_emb_size(m.emb_size)
             .with_block_size(m.block_size)
-            .with_pooling(match m.pooling {
-                PoolingKind::Logsumexp => EntityPooling::Logsumexp,
-                PoolingKind::Mean => EntityPooling::Mean,
-            })
+            .with_pooling(m.pooling)
             .with_localized_context(m.localized_context)
-            .with_bilinear(match m.bilinear {
-                BilinearChoice::Group => BilinearKind::Group,
-                BilinearChoice::Plain => BilinearKind::Plain,
-            })
+            .with_bilinear(m.bilinear)
             .with_bilinear_layout(if m.factored_bilinear {
                 BilinearLayout::Factored
             } else {

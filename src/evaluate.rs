@@ -140,6 +140,11 @@ pub fn evaluate_run<B: Backend>(
     if !split.dataset.is_labelled() {
         return Ok(None);
     }
+    let vocab = split.vocab.clone();
     let set = TrainedRun::eval_set(split, &run.train_facts()?);
-    set.score(&scores, &dev.decision).map(Some)
+    let mut report = set.score(&scores, &dev.decision)?;
+    if let Some(docred) = &mut report.docred {
+        docred.name_relations(&vocab);
+    }
+    Ok(Some(report))
 }

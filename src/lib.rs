@@ -9,7 +9,11 @@
 //! context, group bilinear, losses) -> [`decision`] (thresholding strategies) ->
 //! [`evaluation`] (official metrics).
 //!
-//! Where each idea of the paper lives:
+//! Where each idea of the paper lives. Doc comments cite the paper one way throughout: Sec. 2.1
+//! (encoder, entity markers, logsumexp pooling Eq. 2, extractors Eq. 3, bilinear Eq. 4 and group
+//! bilinear Eq. 5), Sec. 2.2 (adaptive thresholding and its loss, Eq. 6-7), Sec. 2.3 (localized
+//! context pooling, Eq. 10-12, from the last layer's attention), Sec. 4.1 (training settings);
+//! tables and figures by their numbers.
 //!
 //! | concept | file |
 //! |---|---|

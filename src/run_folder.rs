@@ -183,9 +183,7 @@ impl RunFolder {
     /// The best epoch's dev report (`best/report.json`): its scores and the decision with the
     /// thresholds fitted on dev, which evaluation and prediction reuse.
     pub fn read_best_report(&self) -> Result<SetReport> {
-        let path = self.best_report();
-        let text = std::fs::read_to_string(&path).map_err(|e| AtlopError::io(&path, e))?;
-        serde_json::from_str(&text).map_err(|source| AtlopError::Json { path, source })
+        crate::evaluation::percent::read_json(&self.best_report())
     }
 }
 

@@ -16,10 +16,13 @@ pub enum BenchCommand {
         /// Hugging Face folder; a missing folder runs random weights of MiniLM's shape.
         #[arg(long, default_value = "models/all-MiniLM-L6-v2")]
         model: PathBuf,
+        /// Documents per batch.
         #[arg(long, default_value_t = 4)]
         docs: usize,
+        /// Tokens per document.
         #[arg(long, default_value_t = 512)]
         tokens: usize,
+        /// Timed repetitions (after one warm-up); the median is reported.
         #[arg(long, default_value_t = 5)]
         repeats: usize,
     },
@@ -34,8 +37,10 @@ pub enum BenchCommand {
         /// Extractor output size (the paper's 768).
         #[arg(long, default_value_t = 768)]
         emb: usize,
+        /// Group-bilinear block size (the paper's 64).
         #[arg(long, default_value_t = 64)]
         block: usize,
+        /// Timed iterations; the median is reported.
         #[arg(long, default_value_t = 7)]
         iterations: usize,
     },
@@ -49,30 +54,37 @@ pub enum BenchCommand {
         /// DocRED-format `.json` (the reference uses Re-DocRED dev).
         #[arg(long, default_value = "data/redocred/dev_revised.json")]
         data: PathBuf,
+        /// Documents in the one batch (the reference's bench uses 4).
         #[arg(long, default_value_t = 4)]
         docs: usize,
         /// rayon's global pool size (burn-flex's threads); default: all cores.
         #[arg(long)]
         threads: Option<usize>,
+        /// Timed steps; the median is reported.
         #[arg(long, default_value_t = 5)]
         steps: usize,
+        /// Untimed steps first (allocator and caches warm up).
         #[arg(long, default_value_t = 2)]
         warmup: usize,
     },
     /// Encoder inference (no graph) over a whole dataset: documents per second.
     Infer {
+        /// Hugging Face folder (config.json, model.safetensors, tokenizer).
         #[arg(long, default_value = "models/all-MiniLM-L6-v2")]
         model: PathBuf,
+        /// DocRED-format `.json` whose documents are encoded.
         #[arg(long, default_value = "data/redocred/dev_revised.json")]
         data: PathBuf,
         /// Only the first N documents (default: all).
         #[arg(long)]
         docs: Option<usize>,
+        /// Documents per forward pass.
         #[arg(long, default_value_t = 4)]
         batch: usize,
         /// Keep the file's order instead of batching documents of similar length.
         #[arg(long)]
         no_sort: bool,
+        /// rayon's global pool size (burn-flex's threads); default: all cores.
         #[arg(long)]
         threads: Option<usize>,
     },

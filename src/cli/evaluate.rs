@@ -46,7 +46,7 @@ pub fn run(
             let ign = r
                 .ign_f1
                 .map_or(String::new(), |v| format!(" | Ign F1 {:.2}", v * 100.0));
-            // The summary first (percent), then the whole report (fractions, as report.json).
+            // The summary first, then the whole report (percent, `_pct` fields, as report.json).
             println!(
                 "F1 {:.2}{ign} | precision {:.2} | recall {:.2} (percent; decision {})",
                 r.f1 * 100.0,

@@ -40,8 +40,10 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Evaluate a trained run on a dataset file.
     Evaluate {
+        /// The run folder (`atlop train` output); its best model and dev thresholds are used.
         #[arg(long)]
         run: PathBuf,
+        /// A DocRED/Re-DocRED `.json` or CDR/GDA `.data` file of the run's dataset.
         #[arg(long)]
         data: PathBuf,
         /// Also write CodaLab's `result.json` here.
@@ -95,5 +97,53 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             docs,
         } => evaluate::run(&run, &data, result_json.as_deref(), docs.as_deref()),
         Command::Predict(args) => predict::run(&args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every flag and argument of every subcommand, as `atlop <path> --<flag>`, with its help.
+    fn arguments(command: &clap::Command, path: &str, out: &mut Vec<(String, bool)>) {
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            out.push((format!("{path} {id}"), arg.get_help().is_some()));
+        }
+        for sub in command.get_subcommands() {
+            arguments(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_flag_has_help_text() {
+        Cli::command().debug_assert();
+        let mut all = Vec::new();
+        arguments(&Cli::command(), "atlop", &mut all);
+        assert!(all.len() > 40, "{all:?}");
+        let missing: Vec<&String> = all
+            .iter()
+            .filter(|(_, help)| !help)
+            .map(|(a, _)| a)
+            .collect();
+        assert!(missing.is_empty(), "flags without help text: {missing:?}");
+    }
+
+    #[test]
+    fn output_flags_answer_to_both_spellings() {
+        for line in [
+            "atlop train --config c.toml --output runs/x",
+            "atlop train --config c.toml --out runs/x",
+            "atlop predict --run r --input i.json --out p.json",
+            "atlop predict --run r --input i.json --output p.json",
+        ] {
+            let parsed = <Cli as clap::Parser>::try_parse_from(line.split(' '));
+            assert!(parsed.is_ok(), "{line}: {:?}", parsed.err());
+        }
     }
 }

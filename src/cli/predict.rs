@@ -26,8 +26,8 @@ pub struct PredictArgs {
     /// Input format (default: from the extension, `.jsonl` = JSON lines).
     #[arg(long, value_enum)]
     pub format: Option<InputFormat>,
-    /// Write the predictions here (default: stdout).
-    #[arg(long)]
+    /// Write the predictions here (default: stdout). `--out` is the same flag.
+    #[arg(long, visible_alias = "out")]
     pub output: Option<PathBuf>,
     /// Fail on the first bad document instead of reporting and skipping it.
     #[arg(long)]
@@ -175,7 +175,10 @@ fn predict<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.html {
         let refs: Vec<(usize, &Document)> = docs.iter().map(|(i, d)| (*i, d)).collect();
-        atlop::atomic::write_bytes_atomically(path, render_page(&refs, &results).as_bytes())?;
+        atlop::atomic::write_bytes_atomically(
+            path,
+            render_page(&refs, &results, predictor.vocab()).as_bytes(),
+        )?;
         eprintln!("wrote {}", path.display());
     }
     eprintln!(

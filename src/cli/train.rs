@@ -9,6 +9,7 @@ use atlop::train::run::{train_on, Dashboard, TrainTarget};
 /// What `atlop train` was asked to do.
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
+    /// The run's TOML config (e.g. `configs/local-docred.toml`).
     #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
     pub config: Option<PathBuf>,
     /// `key=value` overrides of the config, validated against it.
@@ -17,8 +18,8 @@ pub struct TrainArgs {
     /// Continue the run in this folder from its last checkpoint.
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// Run folder (default: `runs/<name>-<timestamp>`).
-    #[arg(long, conflicts_with = "resume")]
+    /// Run folder (default: `runs/<name>-<timestamp>`). `--output` is the same flag.
+    #[arg(long, visible_alias = "output", conflicts_with = "resume")]
     pub out: Option<PathBuf>,
     /// Plain log lines even on a terminal (no TUI).
     #[arg(long)]

@@ -1,4 +1,4 @@
-//! Adaptive thresholding (the paper's Section 3.3 and Table 6, "Adaptive thresholding"): the TH
+//! Adaptive thresholding (the paper's Sec. 2.2, and the "adaptive" row of Table 6): the TH
 //! class learnt by the adaptive-thresholding loss is a per-pair threshold, so relation r is
 //! predicted for a pair when its logit exceeds that pair's TH logit. At most `top_k` relations
 //! are kept per pair (4 on DocRED, 1 on CDR/GDA, 0 = no limit).

@@ -152,8 +152,11 @@ pub struct MicroF1 {
     pub true_positives: usize,
     pub predicted: usize,
     pub gold: usize,
+    #[serde(rename = "precision_pct", with = "crate::evaluation::percent")]
     pub precision: f64,
+    #[serde(rename = "recall_pct", with = "crate::evaluation::percent")]
     pub recall: f64,
+    #[serde(rename = "f1_pct", with = "crate::evaluation::percent")]
     pub f1: f64,
 }
 

@@ -18,6 +18,24 @@ pub enum ModelType {
     Roberta,
 }
 
+impl ModelType {
+    /// The `(start, end, pad)` special tokens.
+    pub fn special_tokens(self) -> [&'static str; 3] {
+        match self {
+            ModelType::Bert => ["[CLS]", "[SEP]", "[PAD]"],
+            ModelType::Roberta => ["<s>", "</s>", "<pad>"],
+        }
+    }
+
+    /// The other special tokens HF treats as unsplittable.
+    pub fn extra_special_tokens(self) -> [&'static str; 2] {
+        match self {
+            ModelType::Bert => ["[UNK]", "[MASK]"],
+            ModelType::Roberta => ["<unk>", "<mask>"],
+        }
+    }
+}
+
 impl TryFrom<String> for ModelType {
     type Error = String;
 

@@ -121,7 +121,7 @@ impl<B: Backend> BertEncoder<B> {
     }
 
     /// Runs every layer; keeps only the last layer's attention probabilities, the ones ATLOP
-    /// pools (Zhou et al. 2021, Eq. 6); earlier layers do not return theirs (on burn-flex they
+    /// pools (Zhou et al. 2021, Sec. 2.3, Eq. 10); earlier layers do not return theirs (on burn-flex they
     /// never exist as tensors: the fused kernel keeps only what its backward needs).
     /// Returns ([batch, len, hidden], [batch, heads, len, len]); `None` for an empty stack.
     pub fn forward(

@@ -20,6 +20,7 @@ pub mod long_seq;
 pub mod precision;
 pub mod source;
 pub mod special_tokens;
+pub mod tokenizer_files;
 pub mod weights;
 
 pub use bert::{BertModel, EncoderOutput};

@@ -3,13 +3,13 @@
 //! between vocabularies (BERT uncased `[CLS]` = 101, RoBERTa `<s>` = 0), so they are read from the
 //! checkpoint's own tokenizer files, never assumed.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::encoder::config::{EncoderConfig, ModelType};
-use crate::error::{AtlopError, Result};
+use crate::encoder::config::EncoderConfig;
+use crate::encoder::tokenizer_files::{load_tokenizer, tok_error};
+use crate::error::Result;
 
 /// `cls` starts every window, `sep` ends it (twice for RoBERTa), `pad` fills batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,66 +20,91 @@ pub struct SpecialTokens {
 }
 
 impl SpecialTokens {
-    /// Looks the tokens up in `tokenizer.json`, else `vocab.txt` (BERT) or `vocab.json`
-    /// (RoBERTa), in `dir`. `pad` is the config's `pad_token_id`, the id position numbering uses.
+    /// Looks the family's start and end tokens up in the checkpoint's tokenizer (the reader the
+    /// featurizer uses too). `pad` is the config's `pad_token_id`, the id position numbering
+    /// uses; the tokenizer's pad token must have that id, or batches would be padded with one
+    /// id and positions numbered from another.
     pub fn from_dir(dir: &Path, config: &EncoderConfig) -> Result<Self> {
-        let (cls, sep) = match config.model_type {
-            ModelType::Bert => ("[CLS]", "[SEP]"),
-            ModelType::Roberta => ("<s>", "</s>"),
+        let tokenizer = load_tokenizer(dir, config.model_type)?;
+        let [cls, sep, pad] = config.model_type.special_tokens();
+        let id = |token: &str| {
+            tokenizer.token_to_id(token).ok_or_else(|| {
+                tok_error(
+                    dir,
+                    format!("special token `{token}` is not in the vocabulary"),
+                )
+            })
         };
-        let vocab = read_vocab(dir)?;
-        let id = |(path, map): &(std::path::PathBuf, HashMap<String, u32>), token: &str| {
-            map.get(token)
-                .copied()
-                .ok_or_else(|| AtlopError::Tokenizer {
-                    path: path.clone(),
-                    message: format!("special token `{token}` is not in the vocabulary"),
-                })
-        };
+        let (cls, sep, vocab_pad) = (id(cls)?, id(sep)?, id(pad)?);
+        if vocab_pad as usize != config.pad_token_id {
+            return Err(tok_error(
+                dir,
+                format!(
+                    "the pad token `{pad}` has id {vocab_pad} in the vocabulary but config.json \
+                     says pad_token_id = {}",
+                    config.pad_token_id
+                ),
+            ));
+        }
         Ok(SpecialTokens {
-            cls: id(&vocab, cls)?,
-            sep: id(&vocab, sep)?,
-            pad: config.pad_token_id as u32,
+            cls,
+            sep,
+            pad: vocab_pad,
         })
     }
 }
 
-/// The vocabulary of the first tokenizer file found in `dir`, with that file's path.
-fn read_vocab(dir: &Path) -> Result<(std::path::PathBuf, HashMap<String, u32>)> {
-    let tokenizer_json = dir.join("tokenizer.json");
-    if tokenizer_json.is_file() {
-        let tokenizer = tokenizers::Tokenizer::from_file(&tokenizer_json).map_err(|e| {
-            AtlopError::Tokenizer {
-                path: tokenizer_json.clone(),
-                message: e.to_string(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A BERT folder with a five-token vocabulary and `pad_token_id`.
+    fn folder(pad_token_id: usize) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("vocab.txt"),
+            "[PAD]\n[UNK]\n[CLS]\n[SEP]\n*\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            format!(r#"{{"model_type": "bert", "vocab_size": 5, "pad_token_id": {pad_token_id}}}"#),
+        )
+        .unwrap();
+        dir
+    }
+
+    #[test]
+    fn ids_come_from_the_tokenizer_and_the_pad_id_must_agree_with_config_json() {
+        let dir = folder(0);
+        let config = EncoderConfig::load(&dir.path().join("config.json")).unwrap();
+        let ids = SpecialTokens::from_dir(dir.path(), &config).unwrap();
+        assert_eq!(
+            ids,
+            SpecialTokens {
+                cls: 2,
+                sep: 3,
+                pad: 0
             }
-        })?;
-        return Ok((tokenizer_json, tokenizer.get_vocab(true)));
+        );
+        let featurizer = crate::features::tokenizer::DocTokenizer::from_dir(dir.path()).unwrap();
+        assert_eq!(
+            (
+                featurizer.cls_id(),
+                featurizer.sep_id(),
+                featurizer.pad_id()
+            ),
+            (ids.cls, ids.sep, ids.pad)
+        );
+
+        let dir = folder(1);
+        let config = EncoderConfig::load(&dir.path().join("config.json")).unwrap();
+        let err = SpecialTokens::from_dir(dir.path(), &config)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("pad token `[PAD]` has id 0") && err.contains("pad_token_id = 1"),
+            "{err}"
+        );
     }
-    let vocab_txt = dir.join("vocab.txt");
-    if vocab_txt.is_file() {
-        let text =
-            std::fs::read_to_string(&vocab_txt).map_err(|e| AtlopError::io(&vocab_txt, e))?;
-        let map = text
-            .lines()
-            .enumerate()
-            .map(|(i, token)| (token.to_string(), i as u32))
-            .collect();
-        return Ok((vocab_txt, map));
-    }
-    let vocab_json = dir.join("vocab.json");
-    if vocab_json.is_file() {
-        let text =
-            std::fs::read_to_string(&vocab_json).map_err(|e| AtlopError::io(&vocab_json, e))?;
-        let map = serde_json::from_str(&text).map_err(|source| AtlopError::Json {
-            path: vocab_json.clone(),
-            source,
-        })?;
-        return Ok((vocab_json, map));
-    }
-    Err(AtlopError::Tokenizer {
-        path: dir.to_path_buf(),
-        message: "no tokenizer.json, vocab.txt or vocab.json to read the special tokens from"
-            .into(),
-    })
 }

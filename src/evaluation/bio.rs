@@ -13,8 +13,11 @@ use crate::error::{AtlopError, Result};
 /// Scores of the positive class.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BioReport {
+    #[serde(rename = "precision_pct", with = "crate::evaluation::percent")]
     pub precision: f64,
+    #[serde(rename = "recall_pct", with = "crate::evaluation::percent")]
     pub recall: f64,
+    #[serde(rename = "f1_pct", with = "crate::evaluation::percent")]
     pub f1: f64,
     pub true_positives: usize,
     pub false_positives: usize,

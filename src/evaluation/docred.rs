@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::prediction::Prediction;
 use super::train_facts::TrainFacts;
-use crate::data::{Dataset, Document};
+use crate::data::{Dataset, Document, RelationVocab};
 use crate::decision::{harmonic_mean, MicroF1};
 use crate::error::{AtlopError, DocRef, Result};
 
@@ -49,19 +49,30 @@ pub struct EntityBucket {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RelationScore {
     pub relation: usize,
+    /// The class as the data spell it (`P17`), and its readable name (`country`, from
+    /// `rel_info.json`): filled by [`DocredReport::name_relations`], empty in dev reports.
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub name: String,
     pub scores: MicroF1,
 }
 
 /// Everything the official scorer reports, and the breakdowns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocredReport {
+    #[serde(rename = "precision_pct", with = "crate::evaluation::percent")]
     pub precision: f64,
+    #[serde(rename = "recall_pct", with = "crate::evaluation::percent")]
     pub recall: f64,
+    #[serde(rename = "f1_pct", with = "crate::evaluation::percent")]
     pub f1: f64,
     /// Precision without the correct predictions seen in training:
     /// `(correct - seen) / (predicted - seen + 1e-5)`, as `evaluation.py` computes it.
+    #[serde(rename = "ign_precision_pct", with = "crate::evaluation::percent")]
     pub ign_precision: f64,
     /// Harmonic mean of `ign_precision` and the unchanged recall.
+    #[serde(rename = "ign_f1_pct", with = "crate::evaluation::percent")]
     pub ign_f1: f64,
     /// Distinct predicted facts.
     pub predicted: usize,
@@ -189,10 +200,28 @@ pub fn evaluate(
             .into_iter()
             .map(|(relation, tally)| RelationScore {
                 relation,
+                code: String::new(),
+                name: String::new(),
                 scores: tally.scores(),
             })
             .collect(),
     })
+}
+
+impl DocredReport {
+    /// Names each relation of `per_relation` by its code and readable name in `vocab`.
+    pub fn name_relations(&mut self, vocab: &RelationVocab) {
+        for r in &mut self.per_relation {
+            if let Some(code) = vocab.labels.get(r.relation) {
+                r.name = vocab
+                    .descriptions
+                    .get(code)
+                    .cloned()
+                    .unwrap_or_else(|| code.clone());
+                r.code = code.clone();
+            }
+        }
+    }
 }
 
 /// Whether some mention of `head` and some mention of `tail` share a sentence.

@@ -6,6 +6,7 @@
 pub mod bio;
 pub mod codalab;
 pub mod docred;
+pub mod percent;
 mod prediction;
 pub mod train_facts;
 pub mod whole_set;

@@ -26,8 +26,10 @@ pub struct EvalSet {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SetReport {
     /// DocRED F1, or the positive-class F1 of CDR/GDA.
+    #[serde(rename = "f1_pct", with = "crate::evaluation::percent")]
     pub f1: f64,
     /// DocRED only.
+    #[serde(rename = "ign_f1_pct", with = "crate::evaluation::percent::option")]
     pub ign_f1: Option<f64>,
     pub decision: Tuned,
     pub docred: Option<DocredReport>,

@@ -58,16 +58,17 @@ pub fn explain_pair(
     }
 }
 
-/// Indices of the `k` largest values, largest first (ties: earlier first).
+/// Indices of the `k` largest values above 0, largest first (ties: earlier first): a sentence
+/// or word the pair gave no weight is no evidence, so it is never listed.
 fn top_indices(values: &[f32], k: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
+    let mut order: Vec<usize> = (0..values.len()).filter(|&i| values[i] > 0.0).collect();
     order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
     order.truncate(k);
     order
 }
 
 impl PairExplanation {
-    /// The `k` sentences with the most weight: `(sentence id, summed weight)`.
+    /// The (at most) `k` sentences with the most weight: `(sentence id, summed weight)`.
     pub fn evidence(&self, k: usize) -> Vec<(usize, f32)> {
         top_indices(&self.sentence_weights, k)
             .into_iter()
@@ -187,6 +188,16 @@ mod tests {
         assert!(close(pair.sentence_weights[0], 0.1) && close(pair.sentence_weights[1], 0.6));
         assert_eq!(pair.evidence(1)[0].0, 1);
         assert_eq!(pair.top_words(1)[0].word, 4);
+        // Word 2 ("He") got no weight: never listed as evidence of the pair.
+        assert!(pair
+            .top_words(10)
+            .iter()
+            .all(|w| w.weight > 0.0 && w.word != 2));
+        let unattended = PairExplanation {
+            sentence_weights: vec![0.0, 0.4],
+            ..pair.clone()
+        };
+        assert_eq!(unattended.evidence(3), vec![(1, 0.4)]);
         let text = highlighted_text(&doc(), &pair, false);
         assert!(
             text.contains("[[Bendigo]]") && !text.contains("[[He]]"),

@@ -23,7 +23,7 @@ use crate::trained_run::TrainedRun;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Score {
-    /// Adaptive thresholding (Sec. 2.4): the relation's logit minus the TH logit (> 0 when
+    /// Adaptive thresholding (Sec. 2.2): the relation's logit minus the TH logit (> 0 when
     /// predicted).
     Margin { margin: f32 },
     /// Probability thresholds fitted on dev (global / per-class, Table 6): `sigmoid(logit)` and

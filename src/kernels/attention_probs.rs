@@ -1,5 +1,5 @@
 //! Fused attention for the last layer, whose probabilities ATLOP pools (Zhou et al. 2021,
-//! Eq. 6) and differentiates through: two ops, so both outputs carry gradients.
+//! Sec. 2.3, Eq. 10) and differentiates through: two ops, so both outputs carry gradients.
 //!
 //! - [`ProbsBackward`]: `q`, `k` -> `dropout(softmax(q k^T / sqrt(d) + key_bias))`
 //!   `[batch, heads, len, len]`, as `transformers` returns the attentions;

@@ -84,7 +84,7 @@ pub(super) fn prepare<B: Backend>(
     }
     let keep = dropout.map(|d| {
         let n = batch * heads * len * len;
-        Arc::new(crate::encoder::dropout::keep_mask(d.seed, n, 1.0 - d.prob))
+        Arc::new(super::dropout_mask::keep_mask(d.seed, n, 1.0 - d.prob))
     });
     Some(Prepared { shape, bias, keep })
 }
@@ -293,7 +293,7 @@ pub(super) unsafe fn head_context_backward(
 #[cfg(test)]
 pub(super) mod testing {
     use super::*;
-    use crate::encoder::dropout::keep_mask;
+    use crate::kernels::dropout_mask::keep_mask;
     use burn::tensor::activation::softmax;
     use burn::tensor::{Distribution, TensorData};
 

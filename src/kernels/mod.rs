@@ -20,6 +20,7 @@ pub mod adamw;
 pub mod attention;
 pub mod attention_probs;
 pub mod bilinear;
+pub mod dropout_mask;
 mod elementwise;
 pub mod gelu;
 pub mod heads;

@@ -13,8 +13,10 @@ use burn::tensor::{backend::Backend, Tensor};
 
 use crate::kernels::bilinear::fused_logits;
 
-/// Which bilinear classifier the head uses.
-#[derive(Config, Debug, Copy, PartialEq, Eq)]
+/// Which bilinear classifier the head uses. The config file's `model.bilinear` (`"group"` /
+/// `"plain"`) is this type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BilinearKind {
     /// Eq. 5 with `emb / block_size` groups.
     Group,

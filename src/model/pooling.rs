@@ -1,12 +1,13 @@
 //! Entity embeddings and entity attention from mention positions (paper Sec. 2.1, Eq. 2).
 
-use burn::config::Config;
 use burn::tensor::{backend::Backend, Bool, Int, Tensor};
 
 use crate::batch::HeadIndex;
 
-/// How an entity's mention vectors are combined into one entity embedding.
-#[derive(Config, Debug, Copy, PartialEq, Eq)]
+/// How an entity's mention vectors are combined into one entity embedding. The config file's
+/// `model.pooling` (`"logsumexp"` / `"mean"`) is this type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EntityPooling {
     /// Eq. 2: `h_e = log sum_j exp(h_{m_j})`, a smooth max over mentions.
     Logsumexp,

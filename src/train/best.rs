@@ -38,7 +38,8 @@ use crate::run_folder::RunFolder;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Selected {
     pub epoch: usize,
-    /// Dev F1 (fraction) of the run's decision rule at that epoch.
+    /// Dev F1 of the run's decision rule at that epoch (a fraction; percent on disk).
+    #[serde(rename = "dev_f1_pct", with = "crate::evaluation::percent")]
     pub dev_f1: f64,
 }
 
@@ -177,9 +178,7 @@ impl DevReports {
         if !path.is_file() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| AtlopError::io(&path, e))?;
-        let report: SetReport =
-            serde_json::from_str(&text).map_err(|source| AtlopError::Json { path, source })?;
+        let report: SetReport = crate::evaluation::percent::read_json(&path)?;
         Ok(Some(report.f1))
     }
 }
@@ -190,10 +189,7 @@ pub fn read_selected(folder: &RunFolder) -> Result<Option<Selected>> {
     if !path.is_file() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| AtlopError::io(&path, e))?;
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|source| AtlopError::Json { path, source })
+    crate::evaluation::percent::read_json(&path).map(Some)
 }
 
 fn staging_dir(folder: &RunFolder) -> PathBuf {

@@ -45,6 +45,7 @@
 pub mod best;
 pub mod checkpoint;
 pub mod clipping;
+pub mod dashboard;
 pub mod dev_score;
 pub mod epoch_loader;
 pub mod metrics;
@@ -54,6 +55,8 @@ pub mod run;
 pub mod scheduler;
 pub mod step;
 pub mod stop;
+#[cfg(test)]
+pub(crate) mod test_events;
 
 pub use checkpoint::{
     latest_checkpoint, remove_stale_temp_files, AtomicFileRecorder, CheckpointRecorder,

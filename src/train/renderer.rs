@@ -19,18 +19,18 @@ use crate::error::{AtlopError, Result};
 
 /// Metric names by id, and the latest numeric value of each.
 #[derive(Default)]
-struct MetricBook {
+pub(crate) struct MetricBook {
     names: HashMap<MetricId, String>,
-    values: BTreeMap<String, f64>,
+    pub(crate) values: BTreeMap<String, f64>,
 }
 
 impl MetricBook {
-    fn register(&mut self, definition: &MetricDefinition) {
+    pub(crate) fn register(&mut self, definition: &MetricDefinition) {
         self.names
             .insert(definition.metric_id.clone(), definition.name.clone());
     }
 
-    fn update(&mut self, state: &MetricState) {
+    pub(crate) fn update(&mut self, state: &MetricState) {
         if let MetricState::Numeric(entry, value) = state {
             if let Some(name) = self.names.get(&entry.metric_id) {
                 // Count-0 entries are the dev metric's "not yet" (see `metrics`).
@@ -45,7 +45,7 @@ impl MetricBook {
         }
     }
 
-    fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         self.values
             .iter()
             .map(|(name, v)| format!("{name} {}", format_value(*v)))
@@ -63,7 +63,7 @@ fn format_value(v: f64) -> String {
 }
 
 /// `1h02m`, `3m05s`, `42s`.
-fn duration(seconds: f64) -> String {
+pub(crate) fn duration(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     match (s / 3600, s / 60 % 60, s % 60) {
         (0, 0, sec) => format!("{sec}s"),
@@ -72,10 +72,58 @@ fn duration(seconds: f64) -> String {
     }
 }
 
-fn is_last(item: &TrainingProgress) -> bool {
+pub(crate) fn is_last(item: &TrainingProgress) -> bool {
     item.progress
         .as_ref()
         .is_some_and(|p| p.items_processed >= p.items_total)
+}
+
+/// How far the whole run is and how long the rest will take, from the rate of this session (a
+/// resumed run starts late, so its rate counts only from where it started).
+pub(crate) struct RunClock {
+    started: std::time::Instant,
+    /// Fraction of the run done at the first progress this clock saw.
+    first_fraction: Option<f64>,
+    fraction: f64,
+}
+
+impl RunClock {
+    pub(crate) fn new() -> Self {
+        Self {
+            started: std::time::Instant::now(),
+            first_fraction: None,
+            fraction: 0.0,
+        }
+    }
+
+    /// Notes the progress of a training iteration.
+    pub(crate) fn observe(&mut self, item: &TrainingProgress) {
+        let g = &item.global_progress;
+        let (done, total) = item
+            .progress
+            .as_ref()
+            .map_or((0, 1), |p| (p.items_processed, p.items_total.max(1)));
+        self.fraction = (g.items_processed.saturating_sub(1) as f64 + done as f64 / total as f64)
+            / g.items_total.max(1) as f64;
+        self.first_fraction.get_or_insert(self.fraction);
+    }
+
+    /// Fraction of the whole run's training done.
+    pub(crate) fn fraction(&self) -> f64 {
+        self.fraction.clamp(0.0, 1.0)
+    }
+
+    pub(crate) fn elapsed(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Seconds of training left, once this session has a rate (dev passes not included).
+    pub(crate) fn seconds_left(&self) -> Option<f64> {
+        let first = self.first_fraction?;
+        let elapsed = self.elapsed();
+        (self.fraction > first && elapsed >= 1.0)
+            .then(|| elapsed * (1.0 - self.fraction) / (self.fraction - first))
+    }
 }
 
 /// Plain text lines for logs: each starts with the UTC time and the time since the renderer
@@ -87,10 +135,7 @@ pub struct PlainRenderer<W: Write + Send + Sync> {
     valid: MetricBook,
     /// Per epoch: sum and count of the train values, for the epoch line's means.
     epoch_sums: BTreeMap<String, (f64, usize)>,
-    started: std::time::Instant,
-    /// Fraction of the whole run done when this renderer first saw progress (a resumed run
-    /// starts late), for the ETA.
-    first_fraction: Option<f64>,
+    clock: RunClock,
     /// Best `Dev F1` so far and its epoch.
     best: Option<(f64, usize)>,
 }
@@ -104,8 +149,7 @@ impl<W: Write + Send + Sync> PlainRenderer<W> {
             train: MetricBook::default(),
             valid: MetricBook::default(),
             epoch_sums: BTreeMap::new(),
-            started: std::time::Instant::now(),
-            first_fraction: None,
+            clock: RunClock::new(),
             best: None,
         }
     }
@@ -119,27 +163,18 @@ impl<W: Write + Send + Sync> PlainRenderer<W> {
             &time[0..2],
             &time[2..4],
             &time[4..6],
-            duration(self.started.elapsed().as_secs_f64())
+            duration(self.clock.elapsed())
         )
     }
 
     /// The run's remaining time from the rate of this session, once it has one.
     fn eta(&mut self, item: &TrainingProgress) -> String {
-        let g = &item.global_progress;
-        let (done, total) = item
-            .progress
-            .as_ref()
-            .map_or((0, 1), |p| (p.items_processed, p.items_total.max(1)));
-        let fraction = (g.items_processed.saturating_sub(1) as f64 + done as f64 / total as f64)
-            / g.items_total.max(1) as f64;
-        let first = *self.first_fraction.get_or_insert(fraction);
-        let elapsed = self.started.elapsed().as_secs_f64();
-        if fraction <= first || elapsed < 1.0 {
-            return "ETA -".into();
-        }
-        let left = elapsed * (1.0 - fraction) / (fraction - first);
-        format!("ETA {} (dev passes not included)", duration(left))
+        self.clock.observe(item);
+        self.clock.seconds_left().map_or("ETA -".into(), |left| {
+            format!("ETA {} (dev passes not included)", duration(left))
+        })
     }
+
     pub fn into_inner(self) -> W {
         self.out
     }

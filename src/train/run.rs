@@ -13,6 +13,7 @@ use burn::train::renderer::MetricsRenderer;
 use burn::train::{ExecutionStrategy, Learner, MultiDeviceOptim, SupervisedTraining};
 
 use super::best::{BestModel, KeepBestAndLast};
+use super::dashboard::{DashboardInfo, TerminalDashboard};
 use super::epoch_loader::EpochLoader;
 use super::metrics::{DevProgress, DevReports, DevScore, GroupRate, LossValue, Throughput};
 use super::renderer::{JsonlRenderer, PlainRenderer};
@@ -34,7 +35,7 @@ use crate::run_folder::{git_commit, now_unix, sha256_file, DataFile, RunFolder, 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dashboard {
-    /// burn's TUI on a terminal, plain lines otherwise.
+    /// The dashboard (`train::dashboard`) on a terminal, plain lines otherwise.
     Auto,
     /// Plain lines on stdout.
     Plain,
@@ -253,8 +254,13 @@ pub fn train_on<B: AutodiffBackend>(
     let keep = KeepBestAndLast::new(best.clone(), resume_epoch)?
         .waiting_for(dev_progress, interrupter.clone());
 
+    let info = DashboardInfo {
+        run_dir: folder.path.clone(),
+        rule: config.decision.strategy.label(),
+        prior_best: best.best().map(|b| (b.epoch, b.dev_f1 * 100.0)),
+    };
     let renderer = JsonlRenderer::new(
-        renderer(dashboard, t.log_every, resume_epoch, interrupter.clone()),
+        renderer(dashboard, t.log_every, info, interrupter.clone()),
         &folder.metrics(),
     )?;
     let mut training =
@@ -312,19 +318,18 @@ pub fn train_on<B: AutodiffBackend>(
     })
 }
 
-/// The renderer a run shows progress with.
+/// The renderer a run shows progress with: the dashboard on a terminal, plain lines otherwise
+/// (or when the terminal cannot be taken over).
 fn renderer(
     dashboard: Dashboard,
     every: usize,
-    resume_epoch: usize,
+    info: DashboardInfo,
     interrupter: burn::train::Interrupter,
 ) -> Box<dyn MetricsRenderer> {
     if dashboard == Dashboard::Auto && std::io::stdout().is_terminal() {
-        let checkpoint = (resume_epoch > 0).then_some(resume_epoch);
-        return Box::new(burn::train::renderer::tui::TuiMetricsRendererWrapper::new(
-            interrupter,
-            checkpoint,
-        ));
+        if let Some(tui) = TerminalDashboard::open(info, interrupter) {
+            return Box::new(tui);
+        }
     }
     Box::new(PlainRenderer::new(std::io::stdout(), every))
 }

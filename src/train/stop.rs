@@ -54,9 +54,6 @@ fn handle() {
     }
 }
 
-/// The message burn's dashboard stops with when the user quits it.
-const DASHBOARD_STOP: &str = "Stopping training from user input.";
-
 /// Why training stopped early, as an error: a stop the user asked for names the checkpoint to
 /// resume from; anything else (a checkpoint that could not be written, a non-finite loss) is the
 /// failure itself, never reported as a finished run.
@@ -72,7 +69,7 @@ pub fn stopped(folder: &RunFolder, interrupter: &Interrupter) -> AtlopError {
         ),
         None => "no epoch was checkpointed yet; start the run again".into(),
     };
-    let user = message == DASHBOARD_STOP || message == SIGNAL_STOP;
+    let user = message == super::dashboard::KEY_STOP || message == SIGNAL_STOP;
     AtlopError::Stopped {
         path: folder.path.clone(),
         message: if user {

@@ -170,9 +170,11 @@ fn hand_computed_scores() {
         })
         .collect();
     assert_eq!(relations, vec![(1, 1, 3, 1), (2, 1, 1, 2), (3, 1, 1, 1)]);
-    // The report is serde data.
+    // The report is serde data, its scores in percent with the unit in the field names.
     let json = serde_json::to_string(&r).unwrap();
-    assert!(json.contains("\"ign_f1\""));
+    assert!(json.contains("\"ign_f1_pct\""), "{json}");
+    let back: atlop::evaluation::DocredReport = serde_json::from_str(&json).unwrap();
+    assert!((back.ign_f1 - r.ign_f1).abs() < 1e-12 && (back.f1 - r.f1).abs() < 1e-12);
 }
 
 #[test]

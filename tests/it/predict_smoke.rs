@@ -331,7 +331,12 @@ fn json_lines_input_explains_in_text_and_html() {
         .matches("<span class=\"tok\" style=\"background:rgba(")
         .count();
     assert!(highlighted > 0, "no highlighted token");
-    assert!(page.contains("John Stanistreet &rarr; Bendigo"));
+    assert!(page.contains(
+        "<span class=\"h\">John Stanistreet</span> &rarr; <span class=\"t\">Bendigo</span>"
+    ));
+    assert!(page.contains("<b>Legend</b>"), "{page}");
+    // The framed evidence sentences are the ones listed.
+    assert!(page.contains("<span class=\"sent ev\">"), "{page}");
 }
 
 /// Debian's Chromium, headless, with what a sandbox-less CI container needs.
@@ -406,7 +411,12 @@ fn explanation_page_shows_highlighted_tokens_in_headless_chromium() {
         String::from_utf8_lossy(&dom.stderr)
     );
     let dom = String::from_utf8_lossy(&dom.stdout);
-    assert!(dom.contains("John Stanistreet → Bendigo"), "{dom}");
+    assert!(
+        dom.contains(
+            "<span class=\"h\">John Stanistreet</span> → <span class=\"t\">Bendigo</span>"
+        ),
+        "{dom}"
+    );
     let spans = dom.matches("class=\"tok\"").count();
     assert!(spans > 0, "no highlighted token in the rendered DOM: {dom}");
 
@@ -422,10 +432,32 @@ fn explanation_page_shows_highlighted_tokens_in_headless_chromium() {
     );
     let (highlight, text) = highlight_and_text_pixels(&shot);
     assert!(text > 1000, "no text drawn ({text} dark pixels)");
+    // The legend shows the highlight colour too: the same page cut after the legend measures
+    // its share, so that what is counted is the document's highlighted words.
+    let page = std::fs::read_to_string(&html).unwrap();
+    let legend_end = page.find("</div>").expect("a legend") + "</div>".len();
+    let legend_page = dir.path().join("legend.html");
+    std::fs::write(
+        &legend_page,
+        format!("{}</body></html>", &page[..legend_end]),
+    )
+    .unwrap();
+    let legend_shot = dir.path().join("legend.png");
+    let legend_arg = format!("--screenshot={}", legend_shot.display());
+    let legend_url = format!("file://{}", legend_page.display());
+    let drawn = chromium(
+        &profile,
+        &[&legend_arg, "--window-size=1200,1600", &legend_url],
+    )
+    .unwrap();
+    assert!(drawn.status.success() && legend_shot.is_file());
+    let (legend_highlight, _) = highlight_and_text_pixels(&legend_shot);
+    assert!(legend_highlight > 0, "the legend shows no highlight colour");
     // One highlighted word of body text is about 30 x 18 pixels.
     assert!(
-        highlight >= 200,
-        "highlighted tokens are not visible: {highlight} pixels in the highlight colour"
+        highlight >= legend_highlight + 200,
+        "highlighted tokens are not visible: {highlight} pixels in the highlight colour, \
+         {legend_highlight} of them in the legend"
     );
 }
 
@@ -573,5 +605,29 @@ fn evaluate_prints_a_summary_first_and_keeps_the_report_in_the_run_folder() {
     );
     let saved = copy.join("evaluations/dev_revised-8-12.json");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
-    assert!(report["f1"].as_f64().is_some(), "{report}");
+    assert!(report["f1_pct"].as_f64().is_some(), "{report}");
+    // One unit: the summary's F1 (percent) is the report's `f1_pct`.
+    let summary_f1: f64 = first["F1 ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((summary_f1 - report["f1_pct"].as_f64().unwrap()).abs() < 0.006);
+    // Per relation: keyed by the data's code and rel_info.json's name, scores in percent.
+    let relations = report["docred"]["per_relation"].as_array().unwrap();
+    assert!(!relations.is_empty(), "{report}");
+    for r in relations {
+        let code = r["code"].as_str().unwrap();
+        assert!(code.starts_with('P'), "{r}");
+        assert!(!r["name"].as_str().unwrap().is_empty(), "{r}");
+        assert!(r["scores"]["f1_pct"].as_f64().is_some(), "{r}");
+    }
+    assert!(
+        relations
+            .iter()
+            .any(|r| r["code"] == "P17" && r["name"] == "country")
+            || relations.iter().all(|r| r["code"] != "P17"),
+        "{report}"
+    );
 }

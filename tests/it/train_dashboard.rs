@@ -1,6 +1,6 @@
 //! The live dashboard in a real terminal: `atlop train` on the smoke config runs inside a tmux
-//! pane (a real pseudo-terminal), and the screen read back with `capture-pane` must show the
-//! metric panels. Skipped, with the reason printed, where tmux or the smoke inputs are absent.
+//! pane (a real pseudo-terminal) of 80 x 24, and the screen read back with `capture-pane` must
+//! show what a user watches; then `q` must stop the run cleanly with the command that resumes it. Skipped, with the reason printed, where tmux or the smoke inputs are absent.
 
 use std::path::Path;
 use std::process::Command;
@@ -27,47 +27,74 @@ fn dashboard_shows_metric_panels_in_a_terminal() {
     }
     let out_dir = tempfile::tempdir().expect("temp dir");
     let session = format!("atlop-dashboard-{}", std::process::id());
+    let run = out_dir.path().join("run");
+    // 30 epochs, so that the stop key always lands before the run ends on its own.
     let command = format!(
-        "{} train --config configs/smoke.toml --out {}; sleep 60",
+        "{} train --config configs/smoke.toml --set training.epochs=30 --out {}; sleep 60",
         env!("CARGO_BIN_EXE_atlop"),
-        out_dir.path().join("run").display()
+        run.display()
     );
+    // The smallest terminal people use: 80 x 24.
     tmux(&[
         "new-session",
         "-d",
         "-s",
         &session,
         "-x",
-        "160",
+        "80",
         "-y",
-        "48",
+        "24",
         &command,
     ])
     .expect("start tmux session");
-
-    let wanted = [
-        "Metrics",
-        "Loss",
-        "LR encoder",
-        "LR head",
-        "Dev F1",
-        "Dev Ign F1",
-        "Tokens per s",
-    ];
-    let deadline = Instant::now() + Duration::from_secs(240);
-    let mut screen = String::new();
-    while Instant::now() < deadline {
-        screen = tmux(&["capture-pane", "-p", "-t", &session]).unwrap_or_default();
-        if wanted.iter().all(|w| screen.contains(w)) {
-            break;
+    let screen = |wanted: &[&str], seconds: u64| -> (bool, String) {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let mut screen = String::new();
+        while Instant::now() < deadline {
+            screen = tmux(&["capture-pane", "-p", "-J", "-t", &session]).unwrap_or_default();
+            if wanted.iter().all(|w| screen.contains(w)) {
+                return (true, screen);
+            }
+            std::thread::sleep(Duration::from_millis(500));
         }
-        std::thread::sleep(Duration::from_millis(500));
+        (false, screen)
+    };
+
+    // After the first dev pass: the run folder, the best dev F1 with its rule, labelled
+    // progress, both charts, the train and dev values and the stop key, all at 80 x 24.
+    let wanted = [
+        "atlop train  run ",
+        "best dev F1 ",
+        "at epoch 1 (adaptive",
+        "train  epoch ",
+        "run    ",
+        "Dev F1 (%) by epoch",
+        "Train loss by step",
+        "LR encoder",
+        "Dev Ign F1",
+        "q, Esc or Ctrl-C: stop",
+    ];
+    let (shown, text) = screen(&wanted, 300);
+    if !shown {
+        let _ = tmux(&["kill-session", "-t", &session]);
     }
-    let _ = tmux(&["kill-session", "-t", &session]);
     for w in wanted {
         assert!(
-            screen.contains(w),
-            "panel `{w}` missing from the terminal:\n{screen}"
+            text.contains(w),
+            "`{w}` missing from the 80x24 terminal:\n{text}"
         );
     }
+
+    // `q` stops the run after its step: the terminal comes back and says how to resume.
+    tmux(&["send-keys", "-t", &session, "q"]).expect("send q");
+    let resume = format!("resume with: atlop train --resume {}", run.display());
+    let (stopped, text) = screen(&["training stopped by the user", "resume with:"], 120);
+    let _ = tmux(&["kill-session", "-t", &session]);
+    assert!(stopped, "`q` did not stop the run:\n{text}");
+    // `-J` joins the lines the pane wrapped at 80 columns.
+    assert!(text.contains(&resume), "{text}");
+    assert!(
+        run.join("best/model.mpk").is_file(),
+        "no best/ after the stop"
+    );
 }

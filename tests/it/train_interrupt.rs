@@ -131,13 +131,17 @@ fn interrupted_twice_and_resumed_ends_with_a_loadable_best_model() {
         let path = run.join(format!("dev/epoch-{epoch}.json"));
         let report: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        report["f1"].as_f64().unwrap()
+        report["f1_pct"].as_f64().unwrap()
     };
     let best = selected["epoch"].as_u64().unwrap();
     let highest = (1..=6).map(f1).fold(f64::MIN, f64::max);
     assert_eq!(f1(best), highest);
     assert!((1..best).all(|e| f1(e) < highest), "the earliest best wins");
-    assert_eq!(selected["dev_f1"].as_f64().unwrap(), highest, "{selected}");
+    assert_eq!(
+        selected["dev_f1_pct"].as_f64().unwrap(),
+        highest,
+        "{selected}"
+    );
 
     let evaluate = atlop()
         .args(["evaluate", "--run"])

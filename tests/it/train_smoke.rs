@@ -97,9 +97,11 @@ fn smoke_run_trains_evaluates_and_resumes_exactly() {
         summary.best.f1 > 0.0,
         "dev F1 is 0: the comparison would be vacuous"
     );
-    assert_eq!(report.f1, summary.best.f1);
+    // `summary.best` was read back from `best/report.json`, which holds percent: equal there.
+    let pct = atlop::evaluation::percent::to_pct;
+    assert_eq!(pct(report.f1), pct(summary.best.f1));
     assert_eq!(report.decision, summary.best.decision);
-    assert_eq!(report.ign_f1, summary.best.ign_f1);
+    assert_eq!(report.ign_f1.map(pct), summary.best.ign_f1.map(pct));
 
     // The same run in the `atlop` binary, stopped by Ctrl-C once epoch 1 is checkpointed (the
     // epoch in progress is dropped) and resumed: it ends with the same numbers.
@@ -153,7 +155,7 @@ fn smoke_run_trains_evaluates_and_resumes_exactly() {
         json(full.join("best/report.json")),
         json(resumed.join("best/report.json")),
     );
-    assert_eq!(best_resumed["f1"], best_full["f1"]);
+    assert_eq!(best_resumed["f1_pct"], best_full["f1_pct"]);
     assert_eq!(best_resumed["decision"], best_full["decision"]);
     let epoch2 = |run: &Path| {
         let v = records(run, "valid");

@@ -107,7 +107,42 @@ fn padded_range(values: impl Iterator<Item = f64>, min_pad: f64) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// Series named per legend row, and the height of a row (pixels).
+const LEGEND_PER_ROW: usize = 2;
+const LEGEND_ROW: i32 = 20;
+
+/// A chart with its legend in a strip below the plot, so the legend never covers data.
 fn draw_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) -> DrawResult<DB> {
+    let rows = chart.series.len().div_ceil(LEGEND_PER_ROW) as i32;
+    let legend_height = if rows == 0 { 0 } else { rows * LEGEND_ROW + 8 };
+    let height = area.dim_in_pixel().1 as i32;
+    let (plot, legend) = area.split_vertically(height - legend_height);
+    draw_plot(&plot, chart)?;
+    draw_legend(&legend, chart)
+}
+
+fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) -> DrawResult<DB> {
+    let width = area.dim_in_pixel().0 as i32;
+    let column = (width - 80) / LEGEND_PER_ROW as i32;
+    for (i, series) in chart.series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let x = 68 + (i % LEGEND_PER_ROW) as i32 * column;
+        let y = (i / LEGEND_PER_ROW) as i32 * LEGEND_ROW + LEGEND_ROW / 2;
+        area.draw(&PathElement::new(
+            vec![(x, y), (x + 18, y)],
+            color.stroke_width(2),
+        ))?;
+        area.draw(&Circle::new((x + 9, y), 3, color.filled()))?;
+        area.draw(&Text::new(
+            series.label.clone(),
+            (x + 24, y - 7),
+            ("sans-serif", 13).into_font(),
+        ))?;
+    }
+    Ok(())
+}
+
+fn draw_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) -> DrawResult<DB> {
     let points = || chart.series.iter().flat_map(|s| s.points.iter());
     let (x0, x1) = if chart.x_names.is_empty() {
         // Epochs: whole numbers, so one epoch still spans a readable axis.
@@ -154,23 +189,13 @@ fn draw_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) 
         ctx.draw_series(LineSeries::new(
             series.points.clone(),
             color.stroke_width(2),
-        ))?
-        .label(series.label.as_str())
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+        ))?;
         ctx.draw_series(
             series
                 .points
                 .iter()
                 .map(|&p| Circle::new(p, 3, color.filled())),
         )?;
-    }
-    if !chart.series.is_empty() {
-        ctx.configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()?;
     }
     Ok(())
 }
@@ -213,6 +238,28 @@ mod tests {
         ] {
             assert!(svg.contains(text), "{text} not in the SVG");
         }
+        // The legend is below the plot (under the x axis' description), never over the data.
+        let y_of = |text: &str| -> f64 {
+            let element = svg
+                .split("<text ")
+                .skip(1)
+                .find(|e| {
+                    e.split_once('>').is_some_and(|(_, body)| {
+                        body.trim_start().starts_with(&format!("{text}\n</text>"))
+                    })
+                })
+                .expect(text);
+            let y = element.split(" y=\"").nth(1).unwrap();
+            y[..y.find('"').unwrap()].parse().unwrap()
+        };
+        assert!(
+            y_of("ATLOP") > y_of("entities"),
+            "the legend overlaps the plot"
+        );
+        assert!(
+            y_of("- LOP") > y_of("entities"),
+            "the legend overlaps the plot"
+        );
         let png = std::fs::read(&files[1]).unwrap();
         assert_eq!(&png[1..4], b"PNG");
         assert!(png.len() > 5_000, "a near-empty PNG: {} bytes", png.len());

@@ -1,33 +1,10 @@
-use std::sync::Arc;
-
-use burn::data::dataloader::Progress;
-use burn::train::metric::{MetricEntry, NumericEntry, SerializedEntry};
+use burn::train::metric::NumericEntry;
 
 use super::*;
-
-fn definition(id: &str, name: &str) -> MetricDefinition {
-    MetricDefinition {
-        metric_id: MetricId::new(Arc::new(id.into())),
-        name: name.into(),
-        description: None,
-        attributes: burn::train::metric::MetricAttributes::None,
-    }
-}
-
-fn state(id: &str, value: NumericEntry) -> MetricState {
-    let entry = MetricEntry::new(
-        MetricId::new(Arc::new(id.into())),
-        SerializedEntry::new(String::new(), value.serialize()),
-    );
-    MetricState::Numeric(entry, value)
-}
+use crate::train::test_events::{aggregated, definition, state};
 
 fn progress(epoch: usize, done: usize, total: usize, iteration: usize) -> TrainingProgress {
-    TrainingProgress {
-        progress: Some(Progress::new(done, total)),
-        global_progress: Progress::new(epoch, 2),
-        iteration: Some(iteration),
-    }
+    crate::train::test_events::progress(epoch, 2, done, total, iteration)
 }
 
 /// Two epochs of two iterations and a validation: plain lines with values, no debug dump.
@@ -45,11 +22,7 @@ fn drive<R: MetricsRenderer>(r: &mut R) {
         };
         r.update_valid(state("f1", pending));
         r.render_valid(progress(epoch, 1, 2, 1), vec![]);
-        let done = NumericEntry::Aggregated {
-            aggregated_value: 42.5,
-            count: 1,
-        };
-        r.update_valid(state("f1", done));
+        r.update_valid(state("f1", aggregated(42.5)));
         r.render_valid(progress(epoch, 2, 2, 2), vec![]);
     }
 }
