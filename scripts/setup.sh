@@ -6,6 +6,7 @@
 #   data/                      the files of scripts/data-manifest.tsv, taken from $ATLOP_DATA_SRC,
 #                              else ../shared/data, else downloaded; every file checked by sha256
 #   chromium                   Debian's headless browser for one test, when missing and root
+#   mesa-vulkan-drivers        Mesa's software Vulkan driver for the cubecl-path tests, when missing and root
 #
 # Files a user adds (DocRED train_annotated.json / dev.json, GDA train.data / dev.data) go in the
 # same folders; this script leaves them alone.
@@ -64,5 +65,18 @@ if ! command -v chromium >/dev/null; then
       || echo "setup: could not install chromium; the explanation-page test will skip" >&2
   else
     echo "setup: chromium is missing (apt-get install chromium); the explanation-page test will skip" >&2
+  fi
+fi
+
+# Mesa's software Vulkan driver (lavapipe) lets burn-wgpu run without a GPU: the cubecl-path
+# tests (`cargo test --release --features wgpu --test it cubecl_path`) use it; they skip, and
+# say so, where wgpu finds no device.
+if [ ! -f /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing mesa-vulkan-drivers (lavapipe, for the cubecl-path tests)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null; } \
+      || echo "setup: could not install mesa-vulkan-drivers; the cubecl-path tests will skip" >&2
+  else
+    echo "setup: mesa-vulkan-drivers is missing (apt-get install mesa-vulkan-drivers); the cubecl-path tests will skip" >&2
   fi
 fi

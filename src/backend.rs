@@ -1,4 +1,6 @@
-//! The backends the project runs on. CPU by default; CUDA behind the `cuda` cargo feature.
+//! The backends the project runs on. CPU by default; CUDA behind the `cuda` cargo feature;
+//! burn-wgpu behind `wgpu`. [`Selected`] is the one a build's commands run on: CUDA when built
+//! with `cuda`, else burn-wgpu when built with `wgpu`, else the CPU.
 //!
 //! ## Choice of the CPU backend (measured)
 //! burn-flex, burn-ndarray without BLAS and burn-ndarray with Debian's OpenBLAS were timed on the
@@ -21,6 +23,44 @@ pub type CpuAutodiff = burn::backend::Autodiff<Cpu>;
 pub type Cuda = burn::backend::Cuda;
 #[cfg(feature = "cuda")]
 pub type CudaAutodiff = burn::backend::Autodiff<Cuda>;
+
+/// burn-wgpu in f32, with burn's fusion: the cubecl code path CUDA takes, compiled to WGSL.
+#[cfg(feature = "wgpu")]
+pub type Wgpu = burn::backend::Wgpu;
+#[cfg(feature = "wgpu")]
+pub type WgpuAutodiff = burn::backend::Autodiff<Wgpu>;
+
+/// The backend this build's commands run on (see the module's doc).
+#[cfg(feature = "cuda")]
+pub type Selected = Cuda;
+#[cfg(all(feature = "wgpu", not(feature = "cuda")))]
+pub type Selected = Wgpu;
+#[cfg(not(any(feature = "cuda", feature = "wgpu")))]
+pub type Selected = Cpu;
+/// [`Selected`] with automatic differentiation, for training.
+pub type SelectedAutodiff = burn::backend::Autodiff<Selected>;
+
+/// Device `index` of [`Selected`]: the `--devices` of the command line.
+///
+/// The CPU is one device (0). burn-wgpu's 0 is its default adapter (the best one wgpu finds;
+/// lavapipe where there is no GPU), further indices are discrete GPUs in wgpu's order.
+pub fn device(index: usize) -> Result<burn::tensor::Device<Selected>, String> {
+    #[cfg(feature = "cuda")]
+    return Ok(burn::backend::cuda::CudaDevice::new(index));
+    #[cfg(all(feature = "wgpu", not(feature = "cuda")))]
+    return Ok(match index {
+        0 => burn::backend::wgpu::WgpuDevice::DefaultDevice,
+        i => burn::backend::wgpu::WgpuDevice::DiscreteGpu(i - 1),
+    });
+    #[cfg(not(any(feature = "cuda", feature = "wgpu")))]
+    match index {
+        0 => Ok(Default::default()),
+        i => Err(format!(
+            "device {i}: this build runs on the CPU, which is one device (0); several devices \
+             need a build with `--features cuda`"
+        )),
+    }
+}
 
 /// A backend as people name it: `CPU (burn-flex, f32)`, `CUDA (burn-cuda, f32)`, with
 /// `+ autodiff` for training backends; the Rust type path for any other backend.
@@ -46,6 +86,17 @@ pub fn describe<B: 'static>() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    #[cfg(not(any(feature = "cuda", feature = "wgpu")))]
+    fn the_cpu_is_one_device() {
+        assert!(super::device(0).is_ok());
+        let err = super::device(1).unwrap_err();
+        assert!(
+            err.contains("device 1") && err.contains("--features cuda"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn backends_are_named_for_people() {
         assert_eq!(super::describe::<super::Cpu>(), "CPU (burn-flex, f32)");

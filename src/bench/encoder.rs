@@ -10,25 +10,68 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::encoder::{BertModel, EncoderConfig, ModelType, SpecialTokens};
+use crate::encoder::{BertModel, EncoderConfig, ModelType, Precision, SpecialTokens};
 use crate::error::{AtlopError, Result};
 
 /// What to run. The defaults are the benchmark of record: MiniLM, 4 x 512 tokens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EncoderBenchConfig {
     /// Checkpoint folder; `None` (or a missing folder) runs a randomly initialised encoder of
-    /// MiniLM's shape (6 layers, hidden 384, 12 heads), which costs the same.
+    /// shape `random_shape`, which costs what the real weights cost.
     pub model_dir: Option<PathBuf>,
+    /// The shape of the random encoder when no checkpoint is loaded.
+    #[serde(default)]
+    pub random_shape: RandomShape,
+    /// Where the products run (bf16 is for GPUs; emulated, and slower, on the CPU).
+    #[serde(default)]
+    pub precision: Precision,
     pub docs: usize,
     pub tokens: usize,
     pub warmup: usize,
     pub repeats: usize,
 }
 
+/// Shapes of randomly initialised encoders, for benchmarks without a checkpoint at hand.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum RandomShape {
+    /// all-MiniLM-L6-v2: 6 layers, hidden 384, 12 heads, feed-forward 1536.
+    #[default]
+    Minilm,
+    /// bert-base-cased, the paper's DocRED encoder: 12 layers, hidden 768, 12 heads, 3072,
+    /// vocabulary 28996.
+    BertBase,
+}
+
+impl RandomShape {
+    pub fn name(self) -> &'static str {
+        match self {
+            RandomShape::Minilm => "minilm",
+            RandomShape::BertBase => "bert-base",
+        }
+    }
+
+    fn config(self) -> EncoderConfig {
+        let minilm = minilm_shape();
+        match self {
+            RandomShape::Minilm => minilm,
+            RandomShape::BertBase => EncoderConfig {
+                vocab_size: 28996,
+                hidden_size: 768,
+                num_hidden_layers: 12,
+                intermediate_size: 3072,
+                ..minilm
+            },
+        }
+    }
+}
+
 impl Default for EncoderBenchConfig {
     fn default() -> Self {
         EncoderBenchConfig {
             model_dir: Some(PathBuf::from("models/all-MiniLM-L6-v2")),
+            random_shape: RandomShape::Minilm,
+            precision: Precision::F32,
             docs: 4,
             tokens: 512,
             warmup: 1,
@@ -41,6 +84,11 @@ impl Default for EncoderBenchConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EncoderBenchReport {
     pub backend: String,
+    /// The checkpoint folder, or `random <shape>`.
+    #[serde(default)]
+    pub weights: String,
+    #[serde(default)]
+    pub precision: Precision,
     pub docs: usize,
     pub tokens: usize,
     pub forward_ms: f64,
@@ -57,15 +105,24 @@ impl std::fmt::Display for EncoderBenchReport {
             .map_or("n/a".to_string(), |m| format!("{m:.0} MiB"));
         write!(
             f,
-            "{}: {} x {} tokens: forward {:.1} ms, forward+backward {:.1} ms, peak RSS {peak}",
-            self.backend, self.docs, self.tokens, self.forward_ms, self.forward_backward_ms
+            "{} ({}, {:?}): {} x {} tokens: forward {:.1} ms, forward+backward {:.1} ms, \
+             peak RSS {peak}",
+            self.backend,
+            self.weights,
+            self.precision,
+            self.docs,
+            self.tokens,
+            self.forward_ms,
+            self.forward_backward_ms
         )
     }
 }
 
-/// The benchmark on the default CPU backend ([`crate::backend::CpuAutodiff`]).
+/// The benchmark on this build's backend ([`crate::backend::SelectedAutodiff`]: the CPU by
+/// default, CUDA with `--features cuda`), on its device 0.
 pub fn bench_encoder(cfg: &EncoderBenchConfig) -> Result<EncoderBenchReport> {
-    bench_encoder_on::<crate::backend::CpuAutodiff>(cfg, &Default::default())
+    let device = crate::backend::device(0).map_err(AtlopError::Invalid)?;
+    bench_encoder_on::<crate::backend::SelectedAutodiff>(cfg, &device)
 }
 
 /// The benchmark on any autodiff backend: forward runs on its inner backend (no graph), forward +
@@ -81,10 +138,16 @@ pub fn bench_encoder_on<B: AutodiffBackend>(
         )));
     }
     reset_peak_rss();
-    let model: BertModel<B> = match &cfg.model_dir {
-        Some(dir) if dir.join("config.json").is_file() => BertModel::load(dir, device)?.0,
-        _ => BertModel::init_random(&minilm_shape(), minilm_tokens(), device),
+    let (model, weights): (BertModel<B>, String) = match &cfg.model_dir {
+        Some(dir) if dir.join("config.json").is_file() => {
+            (BertModel::load(dir, device)?.0, dir.display().to_string())
+        }
+        _ => (
+            BertModel::init_random(&cfg.random_shape.config(), minilm_tokens(), device),
+            format!("random {}", cfg.random_shape.name()),
+        ),
     };
+    let model = model.with_precision(cfg.precision);
     let vocab = model.config().vocab_size as f64;
     let ids = Tensor::<B::InnerBackend, 2>::random(
         [cfg.docs, cfg.tokens],
@@ -112,6 +175,8 @@ pub fn bench_encoder_on<B: AutodiffBackend>(
     });
     Ok(EncoderBenchReport {
         backend: B::name(device),
+        weights,
+        precision: cfg.precision,
         docs: cfg.docs,
         tokens: cfg.tokens,
         forward_ms,
@@ -184,6 +249,8 @@ mod tests {
     fn a_tiny_run_reports_positive_times() {
         let cfg = EncoderBenchConfig {
             model_dir: None,
+            random_shape: RandomShape::Minilm,
+            precision: Precision::F32,
             docs: 2,
             tokens: 16,
             warmup: 0,

@@ -53,9 +53,10 @@ impl std::fmt::Display for InferenceBenchReport {
     }
 }
 
-/// The benchmark on the default CPU backend.
+/// The benchmark on this build's backend ([`crate::backend::Selected`]), device 0.
 pub fn bench_inference(cfg: &InferenceBenchConfig) -> Result<InferenceBenchReport> {
-    bench_inference_on::<crate::backend::Cpu>(cfg, &Default::default())
+    let device = crate::backend::device(0).map_err(AtlopError::Invalid)?;
+    bench_inference_on::<crate::backend::Selected>(cfg, &device)
 }
 
 pub fn bench_inference_on<B: Backend>(

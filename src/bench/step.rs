@@ -15,7 +15,7 @@ use burn::tensor::Tensor;
 use crate::batch::AtlopBatch;
 use crate::bench::encoder::{peak_rss_mib, reset_peak_rss};
 use crate::data::load_dataset;
-use crate::encoder::BertModel;
+use crate::encoder::{BertModel, EncoderConfig, Precision, SpecialTokens};
 use crate::error::{AtlopError, Result};
 use crate::features::{featurize, DocTokenizer, FeatureConfig};
 use crate::model::{AtlopHead, AtlopHeadConfig, LossKind};
@@ -36,6 +36,8 @@ pub struct StepBenchConfig {
     pub warmup: usize,
     /// Group size of the bilinear (the reference's 64).
     pub block_size: usize,
+    /// Where the encoder's products run (bf16 is for GPUs).
+    pub precision: Precision,
 }
 
 impl StepBenchConfig {
@@ -48,6 +50,7 @@ impl StepBenchConfig {
             steps: 5,
             warmup: 2,
             block_size: 64,
+            precision: Precision::F32,
         }
     }
 }
@@ -71,6 +74,9 @@ pub struct StepBenchReport {
     pub threads: usize,
     /// Peak resident memory (`VmHWM`), MiB.
     pub peak_rss_mib: Option<f64>,
+    pub precision: Precision,
+    /// Random weights of the checkpoint's shape (its folder had no `model.safetensors`).
+    pub random_weights: bool,
 }
 
 impl std::fmt::Display for StepBenchReport {
@@ -99,10 +105,16 @@ impl std::fmt::Display for StepBenchReport {
         )?;
         writeln!(
             f,
-            "steps_s=[{}] cpu_s={cpu} pairs={} threads={} peak_rss_mb={peak}",
+            "steps_s=[{}] cpu_s={cpu} pairs={} threads={} peak_rss_mb={peak} precision={:?}{}",
             times.join(", "),
             self.pairs,
-            self.threads
+            self.threads,
+            self.precision,
+            if self.random_weights {
+                " weights=random"
+            } else {
+                ""
+            }
         )?;
         write!(
             f,
@@ -148,9 +160,10 @@ pub fn set_threads(threads: usize) -> Result<()> {
     Ok(())
 }
 
-/// The benchmark on the default CPU backend.
+/// The benchmark on this build's backend ([`crate::backend::SelectedAutodiff`]), device 0.
 pub fn bench_step(cfg: &StepBenchConfig) -> Result<StepBenchReport> {
-    bench_step_on::<crate::backend::CpuAutodiff>(cfg, &Default::default())
+    let device = crate::backend::device(0).map_err(AtlopError::Invalid)?;
+    bench_step_on::<crate::backend::SelectedAutodiff>(cfg, &device)
 }
 
 /// The benchmark on any autodiff backend.
@@ -179,7 +192,21 @@ pub fn bench_step_on<B: AutodiffBackend>(
     let num_classes = vocab.num_classes();
     let batch = AtlopBatch::<B>::from_features(&features, num_classes, tok.pad_id(), device)?;
 
-    let (encoder, _report) = BertModel::<B>::load(&cfg.model_dir, device)?;
+    // Without `model.safetensors` (a folder carried without its weights, as to a lent GPU
+    // machine), random weights of the folder's shape: the step costs the same.
+    let random_weights = !cfg.model_dir.join("model.safetensors").is_file();
+    let encoder = if random_weights {
+        let config = EncoderConfig::load(&cfg.model_dir.join("config.json"))?;
+        let special = SpecialTokens::from_dir(&cfg.model_dir, &config)?;
+        eprintln!(
+            "bench step: {} has no model.safetensors: random weights of its shape",
+            cfg.model_dir.display()
+        );
+        BertModel::<B>::init_random(&config, special, device)
+    } else {
+        BertModel::<B>::load(&cfg.model_dir, device)?.0
+    }
+    .with_precision(cfg.precision);
     let hidden = encoder.hidden_size();
     let head = AtlopHeadConfig::new(hidden, num_classes)
         .with_emb_size(hidden)
@@ -248,6 +275,8 @@ pub fn bench_step_on<B: AutodiffBackend>(
         pairs: features.iter().map(|f| f.hts.len()).sum(),
         threads: rayon::current_num_threads(),
         peak_rss_mib: peak_rss_mib(),
+        precision: cfg.precision,
+        random_weights,
     })
 }
 

@@ -4,18 +4,35 @@ use clap::Subcommand;
 
 use std::path::PathBuf;
 
-use atlop::bench::encoder::{bench_encoder, EncoderBenchConfig};
+use atlop::bench::encoder::{bench_encoder, EncoderBenchConfig, RandomShape};
 use atlop::bench::head::{bench_head, HeadBenchConfig};
 use atlop::bench::inference::{bench_inference, InferenceBenchConfig};
 use atlop::bench::step::{bench_step, StepBenchConfig};
+use atlop::encoder::Precision;
+
+/// `f32` or `bf16` (the encoder's products; bf16 is for GPUs).
+fn parse_precision(s: &str) -> Result<Precision, String> {
+    match s {
+        "f32" => Ok(Precision::F32),
+        "bf16" => Ok(Precision::Bf16),
+        other => Err(format!("{other:?}: give f32 or bf16")),
+    }
+}
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
-    /// Forward and forward+backward of the encoder, and peak memory (default: MiniLM, 4 x 512).
+    /// Forward and forward+backward of the encoder, and peak memory (default: MiniLM, 4 x 512),
+    /// on this build's backend (CPU; CUDA with `--features cuda`).
     Encoder {
-        /// Hugging Face folder; a missing folder runs random weights of MiniLM's shape.
+        /// Hugging Face folder; a missing folder runs random weights of `--random`'s shape.
         #[arg(long, default_value = "models/all-MiniLM-L6-v2")]
         model: PathBuf,
+        /// Random weights of this shape instead of `--model` (bert-base: the paper's encoder).
+        #[arg(long, value_enum)]
+        random: Option<RandomShape>,
+        /// The products' dtype: f32, or bf16 (for GPUs; emulated and slower on the CPU).
+        #[arg(long, default_value = "f32", value_parser = parse_precision)]
+        precision: Precision,
         /// Documents per batch.
         #[arg(long, default_value_t = 4)]
         docs: usize,
@@ -66,6 +83,9 @@ pub enum BenchCommand {
         /// Untimed steps first (allocator and caches warm up).
         #[arg(long, default_value_t = 2)]
         warmup: usize,
+        /// The encoder's products' dtype: f32, or bf16 (for GPUs).
+        #[arg(long, default_value = "f32", value_parser = parse_precision)]
+        precision: Precision,
     },
     /// Encoder inference (no graph) over a whole dataset: documents per second.
     Infer {
@@ -94,12 +114,16 @@ pub fn run(what: BenchCommand) -> anyhow::Result<()> {
     match what {
         BenchCommand::Encoder {
             model,
+            random,
+            precision,
             docs,
             tokens,
             repeats,
         } => {
             let config = EncoderBenchConfig {
-                model_dir: Some(model),
+                model_dir: if random.is_some() { None } else { Some(model) },
+                random_shape: random.unwrap_or_default(),
+                precision,
                 docs,
                 tokens,
                 repeats,
@@ -130,12 +154,14 @@ pub fn run(what: BenchCommand) -> anyhow::Result<()> {
             threads,
             steps,
             warmup,
+            precision,
         } => {
             let config = StepBenchConfig {
                 docs,
                 threads,
                 steps,
                 warmup,
+                precision,
                 ..StepBenchConfig::new(model, data)
             };
             println!("{}", bench_step(&config)?);

@@ -32,10 +32,7 @@ pub fn run(
         docs: docs.map(parse_docs).transpose()?,
         result_json,
     };
-    #[cfg(feature = "cuda")]
-    let report = evaluate_run::<atlop::backend::Cuda>(&options, &Default::default())?;
-    #[cfg(not(feature = "cuda"))]
-    let report = evaluate_run::<atlop::backend::Cpu>(&options, &Default::default())?;
+    let report = evaluate_run::<atlop::backend::Selected>(&options, &Default::default())?;
     match report {
         Some(r) => {
             let (precision, recall) = match (&r.docred, &r.bio) {

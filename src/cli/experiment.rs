@@ -77,10 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ),
     };
     let device = Default::default();
-    #[cfg(feature = "cuda")]
-    type B = atlop::backend::CudaAutodiff;
-    #[cfg(not(feature = "cuda"))]
-    type B = atlop::backend::CpuAutodiff;
+    type B = atlop::backend::SelectedAutodiff;
     if args.dry_run {
         println!("{}", estimate::<B>(&defs, &tables, &options, &device)?);
         return Ok(());

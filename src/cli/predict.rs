@@ -60,10 +60,7 @@ fn check_output_folder(path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
-    #[cfg(feature = "cuda")]
-    return predict::<atlop::backend::Cuda>(args);
-    #[cfg(not(feature = "cuda"))]
-    predict::<atlop::backend::Cpu>(args)
+    predict::<atlop::backend::Selected>(args)
 }
 
 fn predict<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {

@@ -1,5 +1,5 @@
-//! `atlop train`: picks the backend (CPU, or CUDA with `--features cuda`) and its devices, and
-//! runs.
+//! `atlop train`: picks the backend (CPU; CUDA with `--features cuda`; burn-wgpu with `--features`
+//! `wgpu`) and its devices, and runs.
 
 use std::path::PathBuf;
 
@@ -52,26 +52,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if args.devices.is_empty() {
         anyhow::bail!("--devices lists no device");
     }
-    #[cfg(feature = "cuda")]
-    let summary = {
-        let devices = args
-            .devices
-            .iter()
-            .map(|&i| burn::backend::cuda::CudaDevice::new(i))
-            .collect();
-        train_on::<atlop::backend::CudaAutodiff>(target, dashboard, devices)?
-    };
-    #[cfg(not(feature = "cuda"))]
-    let summary = {
-        if args.devices != [0] {
-            anyhow::bail!(
-                "--devices {:?}: this build runs on the CPU, which is one device (0); several \
-                 devices need a build with `--features cuda`",
-                args.devices
-            );
-        }
-        train_on::<atlop::backend::CpuAutodiff>(target, dashboard, vec![Default::default()])?
-    };
+    let devices = args
+        .devices
+        .iter()
+        .map(|&i| atlop::backend::device(i))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("--devices: {e}"))?;
+    let summary = train_on::<atlop::backend::SelectedAutodiff>(target, dashboard, devices)?;
     println!(
         "finished in {:.1} s ({} iterations per epoch)",
         summary.seconds, summary.iterations_per_epoch

@@ -23,6 +23,7 @@
 
 use std::io::Stdout;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use burn::train::metric::MetricDefinition;
@@ -391,7 +392,12 @@ pub struct TerminalDashboard {
     terminal: Option<Terminal<CrosstermBackend<Stdout>>>,
     interrupter: Interrupter,
     last_draw: Option<Instant>,
+    /// The panic hook before the dashboard's, put back by [`TerminalDashboard::close`].
+    previous_hook: Option<Arc<PanicHook>>,
 }
+
+/// A panic hook, as `std::panic::take_hook` returns it.
+type PanicHook = dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static;
 
 impl TerminalDashboard {
     /// Takes over the terminal (raw mode, alternate screen). `None` when it cannot, in which
@@ -407,17 +413,20 @@ impl TerminalDashboard {
             restore_terminal();
             return None;
         };
-        // A panic elsewhere must not leave the terminal raw and its message unseen.
-        let previous = std::panic::take_hook();
+        // A panic elsewhere must not leave the terminal raw and its message unseen; the hook
+        // that was there comes back when the dashboard closes.
+        let previous: Arc<PanicHook> = Arc::from(std::panic::take_hook());
+        let chained = Arc::clone(&previous);
         std::panic::set_hook(Box::new(move |info| {
             restore_terminal();
-            previous(info);
+            chained(info);
         }));
         Some(Self {
             state: DashboardState::new(info),
             terminal: Some(terminal),
             interrupter,
             last_draw: None,
+            previous_hook: Some(previous),
         })
     }
 
@@ -454,6 +463,13 @@ impl TerminalDashboard {
         if let Some(mut terminal) = self.terminal.take() {
             let _ = terminal.show_cursor();
             restore_terminal();
+        }
+        if let Some(previous) = self.previous_hook.take() {
+            // `set_hook` panics while a panic is in progress: then the chained hook stays.
+            if !std::thread::panicking() {
+                let _ = std::panic::take_hook();
+                std::panic::set_hook(Box::new(move |info| previous(info)));
+            }
         }
     }
 }

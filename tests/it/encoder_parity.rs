@@ -7,19 +7,21 @@ use crate::encoder_support;
 use atlop::backend::Cpu;
 use atlop::encoder::bert::key_bias;
 use atlop::encoder::BertModel;
+use burn::module::Module;
+use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use encoder_support::{assert_close, fixtures, minilm, read_fixture, require, Fixture};
 
-fn ids_tensor(f: &Fixture) -> Tensor<Cpu, 2, Int> {
+fn ids_tensor<B: Backend>(f: &Fixture, device: &B::Device) -> Tensor<B, 2, Int> {
     let shape = if f.shape.len() == 1 {
         vec![1, f.shape[0]]
     } else {
         f.shape.clone()
     };
-    Tensor::from_data(TensorData::new(f.ints.clone(), shape), &Default::default())
+    Tensor::from_data(TensorData::new(f.ints.clone(), shape), device)
 }
 
-fn values<const D: usize>(t: Tensor<Cpu, D>) -> Vec<f32> {
+fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
     t.into_data().iter::<f32>().collect()
 }
 
@@ -40,11 +42,15 @@ fn real_rows(att: &[f32], mask: &[i64], heads: usize, len: usize) -> Vec<f32> {
     out
 }
 
-fn check_short(model: &BertModel<Cpu>, fixture: &std::path::Path, layer0: bool) {
+/// The short fixture (a padded batch): embeddings, layer 0 (when `layer0`), last hidden state
+/// and last-layer attention of `model` against the reference's. Any backend: the cubecl-path
+/// tests run it on burn-wgpu.
+pub fn check_short<B: Backend>(model: &BertModel<B>, fixture: &std::path::Path, layer0: bool) {
+    let device = model.devices()[0].clone();
     let f = read_fixture(fixture);
-    let ids = ids_tensor(&f["input_ids"]);
+    let ids = ids_tensor::<B>(&f["input_ids"], &device);
     let mask_fixture = &f["attention_mask"];
-    let mask = ids_tensor(mask_fixture);
+    let mask = ids_tensor::<B>(mask_fixture, &device);
     let [batch, len] = ids.dims();
     let heads = model.num_heads();
 
@@ -88,9 +94,11 @@ fn check_short(model: &BertModel<Cpu>, fixture: &std::path::Path, layer0: bool) 
     );
 }
 
-fn check_long(model: &BertModel<Cpu>, fixture: &std::path::Path) {
+/// The long fixture (over 512 tokens: two overlapping windows) against the reference's.
+pub fn check_long<B: Backend>(model: &BertModel<B>, fixture: &std::path::Path) {
+    let device = model.devices()[0].clone();
     let f = read_fixture(fixture);
-    let ids = ids_tensor(&f["input_ids"]);
+    let ids = ids_tensor::<B>(&f["input_ids"], &device);
     let len = ids.dims()[1];
     let out = model.encode(ids, &[len]);
     assert_close("long hidden", &values(out.hidden), &f["hidden"].floats);

@@ -6,6 +6,7 @@ use crate::head_fixture;
 use atlop::backend::{Cpu, CpuAutodiff};
 use atlop::batch::AtlopBatch;
 use atlop::model::{at_loss, bce_loss, BilinearLayout, LossKind};
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use head_fixture::{max_abs_diff, Fixture, NUM_CLASSES};
 
@@ -14,24 +15,27 @@ const TOL: f32 = 1e-4;
 #[test]
 fn head_outputs_and_losses_match_the_reference() {
     let Some(fx) = Fixture::load() else { return };
-    let device = Default::default();
-    let batch = AtlopBatch::<Cpu>::from_features(
-        std::slice::from_ref(&fx.feature),
-        NUM_CLASSES,
-        0,
-        &device,
-    )
-    .unwrap();
+    check_head::<Cpu>(&fx, &Default::default());
+}
+
+/// Entity embeddings, pair weights and context, logits and both losses of the fixture's head
+/// on backend `B` (both bilinear layouts) against the reference's. The cubecl-path tests run
+/// it on burn-wgpu.
+pub fn check_head<B: Backend>(fx: &Fixture, device: &B::Device) {
+    let device = device.clone();
+    let batch =
+        AtlopBatch::<B>::from_features(std::slice::from_ref(&fx.feature), NUM_CLASSES, 0, &device)
+            .unwrap();
     let (labels, _) = fx.raw("labels");
     assert_eq!(
         max_abs_diff(batch.labels.clone(), &labels),
         0.0,
         "labels from the feature"
     );
-    let (hidden, attention) = fx.encoder_outputs::<Cpu>(&device);
+    let (hidden, attention) = fx.encoder_outputs::<B>(&device);
 
     for layout in [BilinearLayout::OuterProduct, BilinearLayout::Factored] {
-        let head = fx.head::<Cpu>(Fixture::config().with_bilinear_layout(layout), &device);
+        let head = fx.head::<B>(Fixture::config().with_bilinear_layout(layout), &device);
         let out = head.forward(hidden.clone(), attention.clone(), &batch.index);
         let checks = [
             (
@@ -70,10 +74,14 @@ fn head_outputs_and_losses_match_the_reference() {
 #[test]
 fn at_loss_gradient_matches_the_reference() {
     let Some(fx) = Fixture::load() else { return };
-    let device = Default::default();
-    let logits: Tensor<CpuAutodiff, 2> = fx.tensor("logits", &device);
+    check_at_loss_gradient::<CpuAutodiff>(&fx, &Default::default());
+}
+
+/// The adaptive-thresholding loss and its gradient on backend `B` against the reference's.
+pub fn check_at_loss_gradient<B: AutodiffBackend>(fx: &Fixture, device: &B::Device) {
+    let logits: Tensor<B, 2> = fx.tensor("logits", device);
     let logits = logits.require_grad();
-    let labels: Tensor<CpuAutodiff, 2> = fx.tensor("labels", &device);
+    let labels: Tensor<B, 2> = fx.tensor("labels", device);
     let loss = LossKind::AdaptiveThresholding.compute(logits.clone(), labels.clone());
     assert!(max_abs_diff(loss.clone(), &fx.raw("at_loss").0) <= TOL);
     let grads = loss.backward();

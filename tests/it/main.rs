@@ -8,6 +8,8 @@
 
 mod bench_step;
 mod cli_data;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+mod cubecl_path;
 mod data_bio;
 mod data_readers;
 mod data_stats;
@@ -24,6 +26,7 @@ mod experiment_variants;
 mod features_bio_reference;
 mod features_featurize;
 mod features_tokenizer;
+mod gpu_check;
 mod head_batching;
 mod head_bench;
 mod head_fixture;

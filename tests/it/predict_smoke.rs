@@ -19,7 +19,7 @@ use atlop::inference::Score;
 use atlop::train::run::{train, Dashboard, TrainTarget};
 use atlop::Predictor;
 use serde_json::Value;
-use smoke_config::root;
+use smoke_config::{copy_dir, root};
 
 fn dev_file() -> PathBuf {
     root().join("data/redocred/dev_revised.json")
@@ -538,19 +538,6 @@ fn evaluate_dev_slice(run: &Path) -> std::process::Output {
         "--docs",
         "8..12",
     ])
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
 }
 
 #[test]

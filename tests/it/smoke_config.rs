@@ -2,7 +2,7 @@
 //! documents, MiniLM), with its relative paths made absolute. `None`, with the reason printed,
 //! when the MiniLM folder or the Re-DocRED file is absent.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use atlop::config::RunConfig;
 
@@ -31,4 +31,18 @@ pub fn smoke_config(overrides: &[&str]) -> Option<RunConfig> {
     config.data.dev = root.join(&config.data.dev);
     config.data.vocab = config.data.vocab.map(|v| root.join(v));
     Some(config)
+}
+
+/// Copies a run folder (a test edits the copy).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
 }
