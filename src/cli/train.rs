@@ -24,8 +24,9 @@ pub struct TrainArgs {
     /// Plain log lines even on a terminal (no TUI).
     #[arg(long)]
     pub plain: bool,
-    /// CUDA devices to train on, e.g. `0,1` (data parallel; the first runs the optimiser and
-    /// the dev pass). The CPU backend has one device, `0`.
+    /// Devices to train on, e.g. `0,1` (data parallel; the first runs the optimiser and the
+    /// dev pass): CUDA devices with `--features cuda`; with `wgpu`, 0 is wgpu's default adapter
+    /// and i > 0 the i-th discrete GPU. The CPU backend has one device, `0`.
     #[arg(long, value_delimiter = ',', default_value = "0")]
     pub devices: Vec<usize>,
 }
