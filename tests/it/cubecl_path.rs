@@ -59,8 +59,10 @@ fn device() -> Option<burn::tensor::Device<Gpu>> {
             .into_scalar()
     });
     match probe {
-        Ok(sum) if sum == 3.0 => Some(device),
-        Ok(sum) => panic!("1 + 2 = {sum} on {device:?}"),
+        Ok(sum) => {
+            assert_eq!(sum, 3.0, "1 + 2 on {device:?}");
+            Some(device)
+        }
         Err(_) => {
             eprintln!(
                 "skipping: no device for {} (for burn-wgpu without a GPU, install Mesa's \
