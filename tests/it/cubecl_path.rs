@@ -158,12 +158,13 @@ fn epoch_metrics(run: &Path, epoch: u64) -> (Vec<f64>, f64) {
 /// The facts predicted for each document, with their scores.
 fn predictions<B: Backend>(run: &Path, device: &B::Device) -> BTreeMap<String, f32> {
     let predictor = Predictor::<B>::open(run, device).unwrap();
-    let text = std::fs::read_to_string(smoke_config::root().join("data/redocred/dev_revised.json"))
-        .unwrap();
-    let all: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("docs.json");
-    std::fs::write(&input, serde_json::to_string(&all[8..12]).unwrap()).unwrap();
+    std::fs::write(
+        &input,
+        serde_json::to_string(&smoke_config::dev_documents(8..12)).unwrap(),
+    )
+    .unwrap();
     let docs = atlop::data::read_docred(&input, predictor.vocab())
         .unwrap()
         .documents;

@@ -19,11 +19,7 @@ use atlop::inference::Score;
 use atlop::train::run::{train, Dashboard, TrainTarget};
 use atlop::Predictor;
 use serde_json::Value;
-use smoke_config::{copy_dir, root};
-
-fn dev_file() -> PathBuf {
-    root().join("data/redocred/dev_revised.json")
-}
+use smoke_config::{copy_dir, dev_documents, dev_file, root};
 
 /// The smoke config with a dev-fitted global threshold (two epochs put no logit above TH, so
 /// the adaptive rule would predict nothing).
@@ -57,12 +53,6 @@ fn smoke_run() -> Option<&'static Path> {
         Some(out)
     })
     .as_deref()
-}
-
-fn dev_documents(range: std::ops::Range<usize>) -> Vec<Value> {
-    let text = std::fs::read_to_string(dev_file()).unwrap();
-    let all: Vec<Value> = serde_json::from_str(&text).unwrap();
-    all[range].to_vec()
 }
 
 fn atlop(args: &[&str]) -> std::process::Output {

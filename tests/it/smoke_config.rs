@@ -46,3 +46,15 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The Re-DocRED file the smoke config trains and evaluates on.
+pub fn dev_file() -> PathBuf {
+    root().join("data/redocred/dev_revised.json")
+}
+
+/// Documents `range` of [`dev_file`], as JSON (a test writes them to an input file).
+pub fn dev_documents(range: std::ops::Range<usize>) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(dev_file()).unwrap();
+    let all: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    all[range].to_vec()
+}
