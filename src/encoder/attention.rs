@@ -13,6 +13,7 @@ use burn::tensor::Tensor;
 use crate::encoder::config::EncoderConfig;
 use crate::encoder::dropout::{draw_seed, dropout};
 use crate::encoder::precision::Precision;
+use crate::encoder::token_rows::TokenRows;
 use crate::kernels::attention::fused_context;
 use crate::kernels::attention_probs::fused_context_and_probs;
 use crate::kernels::heads::{AttentionDropout, Qkv};
@@ -44,23 +45,37 @@ impl<B: Backend> BertSelfAttention<B> {
         }
     }
 
-    /// `hidden` [batch, len, hidden]; `key_bias` [batch, 1, 1, len] (0 for real keys, a large
-    /// negative number for padded ones, so they get probability 0).
-    /// Returns the context [batch, len, hidden] and, when `keep_probs`, the attention
+    /// `hidden`: the real rows, packed by `rows` ([`TokenRows`]); `key_bias` [batch, 1, 1, len]
+    /// (0 for real keys, a large negative number for padded ones, so they get probability 0).
+    /// Returns the context, packed like `hidden`, and, when `keep_probs`, the attention
     /// probabilities [batch, heads, len, len] after dropout, as `transformers` returns them.
-    /// On burn-flex in f32, fused kernels compute them per head ([`crate::kernels::attention`]
+    /// The projections run on the packed rows; the attention itself on the padded grid.
+    /// On burn-flex in f32, fused kernels compute it per head ([`crate::kernels::attention`]
     /// without the probabilities, [`crate::kernels::attention_probs`] with them).
     pub fn forward(
         &self,
         hidden: Tensor<B, 3>,
         key_bias: Tensor<B, 4>,
+        rows: &TokenRows<B>,
+        keep_probs: bool,
+    ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
+        let (context, probs) = self.attend(hidden, key_bias, rows, keep_probs);
+        (rows.pack(context), probs)
+    }
+
+    /// [`BertSelfAttention::forward`] with the context on the padded grid [batch, len, hidden].
+    fn attend(
+        &self,
+        hidden: Tensor<B, 3>,
+        key_bias: Tensor<B, 4>,
+        rows: &TokenRows<B>,
         keep_probs: bool,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
         let p = self.precision;
         let qkv = (
-            p.linear(&self.query, hidden.clone()),
-            p.linear(&self.key, hidden.clone()),
-            p.linear(&self.value, hidden),
+            rows.unpack(p.linear(&self.query, hidden.clone())),
+            rows.unpack(p.linear(&self.key, hidden.clone())),
+            rows.unpack(p.linear(&self.value, hidden)),
         );
         if p != Precision::F32 || !fused_backend::<B>(Kernel::Attention) {
             let (context, probs) = self.composite(qkv, key_bias);
@@ -132,7 +147,7 @@ impl<B: Backend> BertSelfOutput<B> {
         }
     }
 
-    /// [batch, len, hidden] x2 -> [batch, len, hidden]
+    /// (context, residual), both `[rows, positions, hidden]` of the same shape -> that shape
     pub fn forward(&self, context: Tensor<B, 3>, input: Tensor<B, 3>) -> Tensor<B, 3> {
         let projected = dropout(&self.dropout, self.precision.linear(&self.dense, context));
         layer_norm(&self.layer_norm, self.layer_norm_eps, projected + input)
@@ -155,17 +170,18 @@ impl<B: Backend> BertAttention<B> {
         }
     }
 
-    /// [batch, len, hidden] -> ([batch, len, hidden], probabilities [batch, heads, len, len]
+    /// Packed rows ([`TokenRows`]) -> (packed rows, probabilities [batch, heads, len, len]
     /// when `keep_probs`)
     pub fn forward(
         &self,
         hidden: Tensor<B, 3>,
         key_bias: Tensor<B, 4>,
+        rows: &TokenRows<B>,
         keep_probs: bool,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
-        let (context, probs) = self
-            .self_attention
-            .forward(hidden.clone(), key_bias, keep_probs);
+        let (context, probs) =
+            self.self_attention
+                .forward(hidden.clone(), key_bias, rows, keep_probs);
         (self.output.forward(context, hidden), probs)
     }
 }

@@ -12,14 +12,15 @@ use crate::encoder::embeddings::BertEmbeddings;
 use crate::encoder::layer::BertEncoder;
 use crate::encoder::precision::Precision;
 use crate::encoder::special_tokens::SpecialTokens;
+use crate::encoder::token_rows::TokenRows;
 
 /// What the encoder gives the relation-extraction head.
 #[derive(Debug, Clone)]
 pub struct EncoderOutput<B: Backend> {
-    /// Last hidden states, [batch, len, hidden]. Rows of padded positions are unspecified.
+    /// Last hidden states, [batch, len, hidden]; rows of padded positions are 0.
     pub hidden: Tensor<B, 3>,
     /// Last layer's attention probabilities, [batch, heads, len, len]; columns of padded keys
-    /// are 0.
+    /// are 0, rows of padded queries unspecified.
     pub attention: Tensor<B, 4>,
 }
 
@@ -90,8 +91,9 @@ impl<B: Backend> BertModel<B> {
         let [batch, len] = input_ids.dims();
         let device = input_ids.device();
         let key_bias = key_bias(attention_mask.clone());
+        let rows = TokenRows::from_mask(&attention_mask);
         let embedded = self.embeddings.forward(input_ids, attention_mask);
-        let (hidden, attention) = self.encoder.forward(embedded, key_bias);
+        let (hidden, attention) = self.encoder.forward(embedded, key_bias, &rows);
         let heads = self.config.num_attention_heads;
         let attention =
             attention.unwrap_or_else(|| Tensor::zeros([batch, heads, len, len], &device));

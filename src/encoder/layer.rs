@@ -11,6 +11,7 @@ use crate::encoder::attention::BertAttention;
 use crate::encoder::config::EncoderConfig;
 use crate::encoder::dropout::dropout;
 use crate::encoder::precision::Precision;
+use crate::encoder::token_rows::TokenRows;
 use crate::kernels::gelu::gelu;
 use crate::kernels::layer_norm::layer_norm;
 
@@ -30,7 +31,7 @@ impl<B: Backend> BertIntermediate<B> {
         }
     }
 
-    /// [batch, len, hidden] -> [batch, len, intermediate]
+    /// `[rows, positions, hidden]` -> `[rows, positions, intermediate]`
     pub fn forward(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
         gelu(self.precision.linear(&self.dense, hidden))
     }
@@ -62,7 +63,7 @@ impl<B: Backend> BertOutput<B> {
         }
     }
 
-    /// ([batch, len, intermediate], residual [batch, len, hidden]) -> [batch, len, hidden]
+    /// (`[rows, positions, intermediate]`, residual `[rows, positions, hidden]`) -> the residual's shape
     pub fn forward(&self, intermediate: Tensor<B, 3>, input: Tensor<B, 3>) -> Tensor<B, 3> {
         let projected = dropout(
             &self.dropout,
@@ -89,15 +90,16 @@ impl<B: Backend> BertLayer<B> {
         }
     }
 
-    /// [batch, len, hidden] -> ([batch, len, hidden], probabilities [batch, heads, len, len]
+    /// Packed rows ([`TokenRows`]) -> (packed rows, probabilities [batch, heads, len, len]
     /// when `keep_probs`)
     pub fn forward(
         &self,
         hidden: Tensor<B, 3>,
         key_bias: Tensor<B, 4>,
+        rows: &TokenRows<B>,
         keep_probs: bool,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
-        let (attended, probs) = self.attention.forward(hidden, key_bias, keep_probs);
+        let (attended, probs) = self.attention.forward(hidden, key_bias, rows, keep_probs);
         let out = self
             .output
             .forward(self.intermediate.forward(attended.clone()), attended);
@@ -123,19 +125,24 @@ impl<B: Backend> BertEncoder<B> {
     /// Runs every layer; keeps only the last layer's attention probabilities, the ones ATLOP
     /// pools (Zhou et al. 2021, Sec. 2.3, Eq. 10); earlier layers do not return theirs (on burn-flex they
     /// never exist as tensors: the fused kernel keeps only what its backward needs).
-    /// Returns ([batch, len, hidden], [batch, heads, len, len]); `None` for an empty stack.
+    /// `hidden` [batch, len, hidden]; every position-wise layer runs on the real rows only
+    /// (`rows`, see [`TokenRows`]).
+    /// Returns ([batch, len, hidden] with zeros at padded positions, [batch, heads, len, len]);
+    /// `None` for an empty stack.
     pub fn forward(
         &self,
-        mut hidden: Tensor<B, 3>,
+        hidden: Tensor<B, 3>,
         key_bias: Tensor<B, 4>,
+        rows: &TokenRows<B>,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
+        let mut hidden = rows.pack(hidden);
         let mut last = None;
         for (index, layer) in self.layer.iter().enumerate() {
             let keep_probs = index + 1 == self.layer.len();
-            let (next, probs) = layer.forward(hidden, key_bias.clone(), keep_probs);
+            let (next, probs) = layer.forward(hidden, key_bias.clone(), rows, keep_probs);
             hidden = next;
             last = probs;
         }
-        (hidden, last)
+        (rows.unpack(hidden), last)
     }
 }

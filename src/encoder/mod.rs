@@ -8,6 +8,7 @@
 //! - [`long_seq`]: [`BertModel::encode`], the two windows for long documents;
 //! - [`weights`]: [`BertModel::load`], checked weight import with a [`LoadReport`];
 //! - [`source`]: where a checkpoint comes from ([`ModelSource`]: local folder or hub id);
+//! - [`token_rows`]: [`token_rows::TokenRows`], the dense layers on the real (unpadded) rows;
 //! - [`special_tokens`]: start / separator / pad ids ([`SpecialTokens`]).
 
 pub mod attention;
@@ -20,6 +21,7 @@ pub mod long_seq;
 pub mod precision;
 pub mod source;
 pub mod special_tokens;
+pub mod token_rows;
 pub mod tokenizer_files;
 pub mod weights;
 
