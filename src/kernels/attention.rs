@@ -31,6 +31,7 @@ use crate::backend::{Cpu, CpuAutodiff};
 #[derive(Debug, Clone)]
 struct Saved {
     shape: AttentionShape,
+    real: Arc<Vec<usize>>,
     q: FlexTensor,
     k: FlexTensor,
     v: FlexTensor,
@@ -38,13 +39,14 @@ struct Saved {
     keep: Option<Arc<Vec<f32>>>,
 }
 
-/// Forward on slices. `key_bias` `[batch, len]` is added to every query's scores; `keep`
-/// `[batch, heads, len, len]` holds `0` or `1 / (1 - p)` (dropout of the probabilities).
+/// Forward on slices. `key_bias` `[batch, len]` is added to every query's scores; `real` is
+/// each document's real length ([`super::heads::Task`]); `keep` `[batch, heads, len, len]`
+/// holds `0` or `1 / (1 - p)` (dropout of the probabilities).
 /// Returns the context `[batch, len, width]` and the probabilities before dropout.
 fn forward_values(
     shape: AttentionShape,
     (q, k, v): (&[f32], &[f32], &[f32]),
-    key_bias: &[f32],
+    (key_bias, real): (&[f32], &[usize]),
     keep: Option<&[f32]>,
 ) -> (Vec<f32>, Vec<f32>) {
     let AttentionShape { len, heads, .. } = shape;
@@ -55,11 +57,12 @@ fn forward_values(
         .par_chunks_mut(len * len)
         .enumerate()
         .for_each(|(task, p)| {
-            head_probs(shape, (q, k), key_bias, task, p);
+            let t = shape.task(task, real);
+            head_probs(shape, (q, k), key_bias, t, p);
             let keep = keep.map(|keep| &keep[task * len * len..(task + 1) * len * len]);
             // SAFETY: head h of document b owns its columns of the context: no other task
             // writes them.
-            unsafe { head_context(shape, &apply_keep(p, keep), v, task, out) };
+            unsafe { head_context(shape, &apply_keep(p, keep), v, t, out) };
         });
     (context, probs)
 }
@@ -81,6 +84,7 @@ fn backward_values(saved: &Saved, grad: &[f32]) -> Option<[Vec<f32>; 3]> {
         SharedMut(dv.as_mut_ptr()),
     ];
     (0..shape.batch * heads).into_par_iter().for_each(|task| {
+        let t = shape.task(task, &saved.real);
         let square = task * len * len..(task + 1) * len * len;
         let p = &saved.probs[square.clone()];
         let mask = saved.keep.as_ref().map(|keep| &keep[square]);
@@ -89,11 +93,11 @@ fn backward_values(saved: &Saved, grad: &[f32]) -> Option<[Vec<f32>; 3]> {
         // blocks) and its own `ds`.
         unsafe {
             let inputs = (&*apply_keep(p, mask), &*v, grad);
-            head_context_backward(shape, inputs, task, &mut ds, outs[2]);
+            head_context_backward(shape, inputs, t, &mut ds, outs[2]);
         }
-        softmax_backward_rows(&mut ds, p, mask, len);
+        softmax_backward_rows(&mut ds, p, mask, len, t.n);
         // SAFETY: as above.
-        unsafe { scores_backward(shape, (&q, &k), &ds, task, (outs[0], outs[1])) };
+        unsafe { scores_backward(shape, (&q, &k), &ds, t, (outs[0], outs[1])) };
     });
     Some([dq, dk, dv])
 }
@@ -144,14 +148,19 @@ fn try_fused<B: Backend>(
     heads: usize,
     dropout: Option<AttentionDropout>,
 ) -> Option<Tensor<B, 3>> {
-    let Prepared { shape, bias, keep } = prepare((q, k, v), key_bias, heads, dropout)?;
+    let Prepared {
+        shape,
+        bias,
+        real,
+        keep,
+    } = prepare((q, k, v), key_bias, heads, dropout)?;
     let autodiff_inputs = (
         downcast::<_, Tensor<CpuAutodiff, 3>>(q.clone()),
         downcast::<_, Tensor<CpuAutodiff, 3>>(k.clone()),
         downcast::<_, Tensor<CpuAutodiff, 3>>(v.clone()),
     );
     if let (Ok(q), Ok(k), Ok(v)) = autodiff_inputs {
-        return downcast(tracked(shape, [q, k, v], &bias, keep)?).ok();
+        return downcast(tracked(shape, [q, k, v], (&bias, real), keep)?).ok();
     }
     let plain_inputs = (
         downcast::<_, Tensor<Cpu, 3>>(q.clone()),
@@ -160,7 +169,7 @@ fn try_fused<B: Backend>(
     );
     if let (Ok(q), Ok(k), Ok(v)) = plain_inputs {
         let prims = [q, k, v].map(|t| t.into_primitive().tensor());
-        let (context, _) = forward_on(shape, &prims, &bias, keep.as_deref())?;
+        let (context, _) = forward_on(shape, &prims, (&bias, &real), keep.as_deref())?;
         return downcast(Tensor::<Cpu, 3>::from_primitive(TensorPrimitive::Float(
             context,
         )))
@@ -173,7 +182,7 @@ fn try_fused<B: Backend>(
 fn forward_on(
     shape: AttentionShape,
     [q, k, v]: &[FlexTensor; 3],
-    bias: &[f32],
+    bias: (&[f32], &[usize]),
     keep: Option<&Vec<f32>>,
 ) -> Option<(FlexTensor, Vec<f32>)> {
     let (q, k, v) = (f32_values(q)?, f32_values(k)?, f32_values(v)?);
@@ -186,12 +195,12 @@ fn forward_on(
 fn tracked(
     shape: AttentionShape,
     inputs: [Tensor<CpuAutodiff, 3>; 3],
-    bias: &[f32],
+    (bias, real): (&[f32], Arc<Vec<usize>>),
     keep: Option<Arc<Vec<f32>>>,
 ) -> Option<Tensor<CpuAutodiff, 3>> {
     let [q, k, v] = inputs.map(|t| t.into_primitive().tensor());
     let prims = [q.primitive, k.primitive, v.primitive];
-    let (context, probs) = forward_on(shape, &prims, bias, keep.as_deref())?;
+    let (context, probs) = forward_on(shape, &prims, (bias, &real), keep.as_deref())?;
     let nodes = [q.node, k.node, v.node];
     let out = match FusedAttentionBackward
         .prepare::<NoCheckpointing>(nodes)
@@ -202,6 +211,7 @@ fn tracked(
             let [q, k, v] = prims;
             let saved = Saved {
                 shape,
+                real,
                 q,
                 k,
                 v,

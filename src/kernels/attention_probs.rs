@@ -31,7 +31,7 @@ use crate::backend::{Cpu, CpuAutodiff};
 fn probs_values(
     shape: AttentionShape,
     (q, k): (&[f32], &[f32]),
-    key_bias: &[f32],
+    (key_bias, real): (&[f32], &[usize]),
     keep: Option<&[f32]>,
 ) -> (Vec<f32>, Option<Vec<f32>>) {
     let AttentionShape { len, heads, .. } = shape;
@@ -47,7 +47,7 @@ fn probs_values(
         .par_chunks_mut(len * len)
         .enumerate()
         .for_each(|(task, p)| {
-            head_probs(shape, (q, k), key_bias, task, p);
+            head_probs(shape, (q, k), key_bias, shape.task(task, real), p);
             if let Some(keep) = keep {
                 let square = task * len * len..(task + 1) * len * len;
                 // SAFETY: task `task` owns this square of `dropped`.
@@ -62,6 +62,7 @@ fn probs_values(
 #[derive(Debug, Clone)]
 struct ProbsSaved {
     shape: AttentionShape,
+    real: Arc<Vec<usize>>,
     q: FlexTensor,
     k: FlexTensor,
     probs: Arc<Vec<f32>>,
@@ -87,12 +88,13 @@ impl Backward<Cpu, 2> for ProbsBackward {
         let (mut dq, mut dk) = (vec![0f32; size], vec![0f32; size]);
         let outs = [SharedMut(dq.as_mut_ptr()), SharedMut(dk.as_mut_ptr())];
         (0..shape.batch * heads).into_par_iter().for_each(|task| {
+            let t = shape.task(task, &s.real);
             let square = task * len * len..(task + 1) * len * len;
             let mut ds = grad[square.clone()].to_vec();
             let keep = s.keep.as_ref().map(|keep| &keep[square.clone()]);
-            softmax_backward_rows(&mut ds, &s.probs[square], keep, len);
+            softmax_backward_rows(&mut ds, &s.probs[square], keep, len, t.n);
             // SAFETY: each task writes only head h of document b in dq/dk (disjoint columns).
-            unsafe { scores_backward(shape, (&q, &k), &ds, task, (outs[0], outs[1])) };
+            unsafe { scores_backward(shape, (&q, &k), &ds, t, (outs[0], outs[1])) };
         });
         let dims = [shape.batch, len, shape.width()];
         for (parent, values) in ops.parents.into_iter().zip([dq, dk]) {
@@ -104,14 +106,14 @@ impl Backward<Cpu, 2> for ProbsBackward {
 }
 
 /// Context `[batch, len, width]` = dropped probabilities . v, per head.
-fn context_values(shape: AttentionShape, dropped: &[f32], v: &[f32]) -> Vec<f32> {
+fn context_values(shape: AttentionShape, real: &[usize], dropped: &[f32], v: &[f32]) -> Vec<f32> {
     let AttentionShape { len, heads, .. } = shape;
     let mut context = vec![0f32; shape.batch * len * shape.width()];
     let out = SharedMut(context.as_mut_ptr());
     (0..shape.batch * heads).into_par_iter().for_each(|task| {
         let weights = &dropped[task * len * len..(task + 1) * len * len];
         // SAFETY: head h of document b owns its columns of the context.
-        unsafe { head_context(shape, weights, v, task, out) };
+        unsafe { head_context(shape, weights, v, shape.task(task, real), out) };
     });
     context
 }
@@ -119,6 +121,7 @@ fn context_values(shape: AttentionShape, dropped: &[f32], v: &[f32]) -> Vec<f32>
 #[derive(Debug, Clone)]
 struct ContextSaved {
     shape: AttentionShape,
+    real: Arc<Vec<usize>>,
     dropped: FlexTensor,
     v: FlexTensor,
 }
@@ -147,7 +150,8 @@ impl Backward<Cpu, 2> for ContextBackward {
                 let weights = &p[task * len * len..(task + 1) * len * len];
                 // SAFETY: `dp` is this task's square; head h of document b owns its columns of
                 // dv.
-                unsafe { head_context_backward(shape, (weights, &v, &grad), task, dp, out_v) };
+                let t = shape.task(task, &s.real);
+                unsafe { head_context_backward(shape, (weights, &v, &grad), t, dp, out_v) };
             });
         let [p_node, v_node] = ops.parents;
         if let Some(node) = p_node {
@@ -183,23 +187,32 @@ fn try_fused<B: Backend>(
     heads: usize,
     dropout: Option<AttentionDropout>,
 ) -> Option<(Tensor<B, 3>, Tensor<B, 4>)> {
-    let Prepared { shape, bias, keep } = prepare((q, k, v), key_bias, heads, dropout)?;
+    let Prepared {
+        shape,
+        bias,
+        real,
+        keep,
+    } = prepare((q, k, v), key_bias, heads, dropout)?;
     let AttentionShape {
         batch, len, heads, ..
     } = shape;
     let width = shape.width();
     let ad = |t: &Tensor<B, 3>| downcast::<_, Tensor<CpuAutodiff, 3>>(t.clone()).ok();
     if let (Some(q), Some(k), Some(v)) = (ad(q), ad(k), ad(v)) {
-        let (context, probs) = tracked(shape, [q, k, v], &bias, keep)?;
+        let (context, probs) = tracked(shape, [q, k, v], (&bias, real), keep)?;
         return Some((downcast(context).ok()?, downcast(probs).ok()?));
     }
     let plain = |t: &Tensor<B, 3>| downcast::<_, Tensor<Cpu, 3>>(t.clone()).ok();
     let [q, k, v] = [plain(q)?, plain(k)?, plain(v)?].map(|t| t.into_primitive().tensor());
     let (qv, kv, vv) = (f32_values(&q)?, f32_values(&k)?, f32_values(&v)?);
-    let (probs, dropped) =
-        probs_values(shape, (&qv, &kv), &bias, keep.as_deref().map(Vec::as_slice));
+    let (probs, dropped) = probs_values(
+        shape,
+        (&qv, &kv),
+        (&bias, &real),
+        keep.as_deref().map(Vec::as_slice),
+    );
     let dropped = dropped.unwrap_or(probs);
-    let context = context_values(shape, &dropped, &vv);
+    let context = context_values(shape, &real, &dropped, &vv);
     let context = flex_tensor(context, &[batch, len, width]);
     let probs = flex_tensor(dropped, &[batch, heads, len, len]);
     let wrap3 = Tensor::<Cpu, 3>::from_primitive(TensorPrimitive::Float(context));
@@ -210,13 +223,17 @@ fn try_fused<B: Backend>(
 fn tracked(
     shape: AttentionShape,
     inputs: [Tensor<CpuAutodiff, 3>; 3],
-    bias: &[f32],
+    (bias, real): (&[f32], Arc<Vec<usize>>),
     keep: Option<Arc<Vec<f32>>>,
 ) -> Option<(Tensor<CpuAutodiff, 3>, Tensor<CpuAutodiff, 4>)> {
     let [q, k, v] = inputs.map(|t| t.into_primitive().tensor());
     let (qv, kv) = (f32_values(&q.primitive)?, f32_values(&k.primitive)?);
-    let (probs, dropped) =
-        probs_values(shape, (&qv, &kv), bias, keep.as_deref().map(Vec::as_slice));
+    let (probs, dropped) = probs_values(
+        shape,
+        (&qv, &kv),
+        (bias, &real),
+        keep.as_deref().map(Vec::as_slice),
+    );
     drop((qv, kv));
     // Without dropout the output is the probabilities themselves; the backward keeps its copy.
     let dropped = dropped.unwrap_or_else(|| probs.clone());
@@ -232,6 +249,7 @@ fn tracked(
         OpsKind::Tracked(prep) => {
             let saved = ProbsSaved {
                 shape,
+                real: real.clone(),
                 q: q.primitive,
                 k: k.primitive,
                 probs: Arc::new(probs),
@@ -244,7 +262,7 @@ fn tracked(
     let vv = f32_values(&v.primitive)?;
     let d_values = f32_values(&dropped)?;
     let context = flex_tensor(
-        context_values(shape, &d_values, &vv),
+        context_values(shape, &real, &d_values, &vv),
         &[batch, len, shape.width()],
     );
     drop((vv, d_values));
@@ -256,6 +274,7 @@ fn tracked(
         OpsKind::Tracked(prep) => {
             let saved = ContextSaved {
                 shape,
+                real,
                 dropped,
                 v: v.primitive,
             };
