@@ -51,6 +51,7 @@ pub mod machine;
 pub mod model;
 pub mod params;
 pub mod pipeline;
+pub mod plot_range;
 pub mod run_folder;
 pub mod train;
 pub mod trained_run;

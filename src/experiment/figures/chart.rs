@@ -2,6 +2,7 @@
 //! knowledge of experiments. Text needs a TrueType font: `$ATLOP_FONT`, else DejaVu Sans or
 //! Liberation Sans from the usual Debian folders (`fonts-dejavu-core`).
 
+use crate::plot_range::padded_range;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -95,18 +96,6 @@ fn draw_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, charts: &[Chart]) 
     Ok(())
 }
 
-/// The smallest and largest value of `values` with a margin of at least `min_pad`.
-fn padded_range(values: impl Iterator<Item = f64>, min_pad: f64) -> (f64, f64) {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    let pad = ((hi - lo) * 0.08).max(min_pad);
-    (lo - pad, hi + pad)
-}
-
 /// Series named per legend row, and the height of a row (pixels).
 const LEGEND_PER_ROW: usize = 2;
 const LEGEND_ROW: i32 = 20;
@@ -146,11 +135,11 @@ fn draw_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Chart) -
     let points = || chart.series.iter().flat_map(|s| s.points.iter());
     let (x0, x1) = if chart.x_names.is_empty() {
         // Epochs: whole numbers, so one epoch still spans a readable axis.
-        padded_range(points().map(|p| p.0), 0.5)
+        padded_range(points().map(|p| p.0), 0.08, 0.5)
     } else {
         (-0.3, chart.x_names.len() as f64 - 0.7)
     };
-    let (y0, y1) = padded_range(points().map(|p| p.1), 0.01);
+    let (y0, y1) = padded_range(points().map(|p| p.1), 0.08, 0.01);
     let mut ctx = ChartBuilder::on(area)
         .caption(&chart.title, ("sans-serif", 18))
         .margin(12)

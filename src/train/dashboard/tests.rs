@@ -1,7 +1,12 @@
+use std::path::PathBuf;
+
 use burn::train::metric::NumericEntry;
 use ratatui::backend::TestBackend;
+use ratatui::Terminal;
 
+use super::state::MAX_LOSS_POINTS;
 use super::*;
+use crate::train::metrics::{DEV_F1, LOSS};
 use crate::train::test_events::{aggregated, definition, progress, state};
 
 const EPOCHS: usize = 30;

@@ -1,48 +1,20 @@
-//! The live terminal dashboard of `atlop train`, drawn with ratatui. burn-train's own TUI was
-//! replaced because what a user of this field watches was hard to see in it: the dev F1 was one
-//! line in a history view, invisible at 80x24, with no best-so-far, no run folder, unlabelled
-//! progress bars and no ETA for the first minute. This one shows, at 80x24 and larger:
-//!
-//! ```text
-//!  atlop train  run ~/.cache/atlop/runs/local/docred/atlop-seed66
-//!  epoch 5/30 · best dev F1 57.17 at epoch 4 (adaptive (top 4)) · last 56.50
-//!  [train epoch 5   123/250 docs   ETA 1m10s ]
-//!  [run   4.5/30 epochs   ETA 1h40m + dev passes ]
-//!  [dev   waits for the end of the epoch ]
-//!  ┌Dev F1 (%) by epoch──────────────┐┌Train loss by epoch──────────────┐
-//!  │        charts                   ││                                 │
-//!  train Loss 0.1234 | LR encoder 4.90e-5 | ... | Docs per s 2.1
-//!  dev   Dev F1 56.50 | Dev Ign F1 54.10 | Loss 0.2100
-//!  q, Esc or Ctrl-C: stop (resume from the last epoch checkpoint)
-//! ```
-//!
-//! [`DashboardState`] holds what the events said and draws on any ratatui backend (tests draw
-//! it on `TestBackend` at 80x24); [`TerminalDashboard`] owns the real terminal: raw mode and the
-//! alternate screen while training, restored on every way out (end, stop, error, panic), and
-//! the keys that stop the run through burn's `Interrupter`.
+//! What the dashboard knows from burn-train's events, and how it draws on any ratatui backend.
 
-use std::io::Stdout;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use burn::train::metric::MetricDefinition;
-use burn::train::renderer::{
-    EvaluationName, EvaluationProgress, MetricState, MetricsRenderer, MetricsRendererEvaluation,
-    MetricsRendererTraining, ProgressType, TrainingProgress,
-};
-use burn::train::{Interrupter, LearnerSummary};
-use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::{event, execute, terminal};
+use burn::train::renderer::{MetricState, TrainingProgress};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, Gauge, GraphType, Paragraph, Wrap};
-use ratatui::{Frame, Terminal};
+use ratatui::Frame;
 
-use super::metrics::{DEV_F1, LOSS};
-use super::renderer::{duration, is_last, MetricBook, RunClock};
+use crate::plot_range::padded_range;
+use crate::train::metrics::{DEV_F1, LOSS};
+use crate::train::renderer::{duration, is_last, MetricBook, RunClock};
 
 /// What the dashboard knows before the first event.
 #[derive(Debug, Clone)]
@@ -72,7 +44,7 @@ impl Count {
 }
 
 /// Past this many points the loss curve keeps every other one, so memory stays bounded.
-const MAX_LOSS_POINTS: usize = 4096;
+pub(super) const MAX_LOSS_POINTS: usize = 4096;
 
 /// Everything the dashboard draws, updated by the training events.
 pub struct DashboardState {
@@ -87,11 +59,11 @@ pub struct DashboardState {
     clock: RunClock,
     epoch_started: Instant,
     /// (epoch + fraction done, loss) per training iteration, for the loss curve.
-    loss: Vec<(f64, f64)>,
+    pub(super) loss: Vec<(f64, f64)>,
     /// (epoch, dev F1 percent) of every finished dev pass of this session.
     dev_f1: Vec<(f64, f64)>,
     best: Option<(usize, f64)>,
-    stopping: bool,
+    pub(super) stopping: bool,
 }
 
 impl DashboardState {
@@ -366,170 +338,8 @@ impl DashboardState {
     }
 }
 
-/// A y-range around `values` with a margin, never empty.
+/// A y-range around `values` with a margin, never empty; scores and losses are never negative.
 fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    let margin = ((hi - lo) * 0.1).max(1e-3);
-    ((lo - margin).max(0.0), hi + margin)
+    let (lo, hi) = padded_range(values, 0.1, 1e-3);
+    (lo.max(0.0), hi)
 }
-
-/// The dashboard at most this often, so drawing never slows a step.
-const REDRAW_EVERY: Duration = Duration::from_millis(250);
-
-/// The interrupter's message when a key of the dashboard stopped the run.
-pub const KEY_STOP: &str = "stopped from the dashboard";
-
-/// [`DashboardState`] on the real terminal (stdout).
-pub struct TerminalDashboard {
-    state: DashboardState,
-    terminal: Option<Terminal<CrosstermBackend<Stdout>>>,
-    interrupter: Interrupter,
-    last_draw: Option<Instant>,
-    /// The panic hook before the dashboard's, put back by [`TerminalDashboard::close`].
-    previous_hook: Option<Arc<PanicHook>>,
-}
-
-/// A panic hook, as `std::panic::take_hook` returns it.
-type PanicHook = dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static;
-
-impl TerminalDashboard {
-    /// Takes over the terminal (raw mode, alternate screen). `None` when it cannot, in which
-    /// case the caller prints plain lines instead.
-    pub fn open(info: DashboardInfo, interrupter: Interrupter) -> Option<Self> {
-        terminal::enable_raw_mode().ok()?;
-        let mut stdout = std::io::stdout();
-        if execute!(stdout, terminal::EnterAlternateScreen).is_err() {
-            let _ = terminal::disable_raw_mode();
-            return None;
-        }
-        let Ok(terminal) = Terminal::new(CrosstermBackend::new(stdout)) else {
-            restore_terminal();
-            return None;
-        };
-        // A panic elsewhere must not leave the terminal raw and its message unseen; the hook
-        // that was there comes back when the dashboard closes.
-        let previous: Arc<PanicHook> = Arc::from(std::panic::take_hook());
-        let chained = Arc::clone(&previous);
-        std::panic::set_hook(Box::new(move |info| {
-            restore_terminal();
-            chained(info);
-        }));
-        Some(Self {
-            state: DashboardState::new(info),
-            terminal: Some(terminal),
-            interrupter,
-            last_draw: None,
-            previous_hook: Some(previous),
-        })
-    }
-
-    /// Reads the keys typed since the last call; a stop key stops the run after its step.
-    fn read_keys(&mut self) {
-        while event::poll(Duration::ZERO).unwrap_or(false) {
-            let Ok(event::Event::Key(key)) = event::read() else {
-                continue;
-            };
-            let ctrl_c = key.code == event::KeyCode::Char('c')
-                && key.modifiers.contains(event::KeyModifiers::CONTROL);
-            if ctrl_c || matches!(key.code, event::KeyCode::Char('q') | event::KeyCode::Esc) {
-                self.state.stopping = true;
-                self.interrupter.stop(Some(KEY_STOP));
-                self.last_draw = None;
-            }
-        }
-    }
-
-    fn redraw(&mut self, force: bool) {
-        self.read_keys();
-        if !force && self.last_draw.is_some_and(|t| t.elapsed() < REDRAW_EVERY) {
-            return;
-        }
-        if let Some(terminal) = &mut self.terminal {
-            let state = &self.state;
-            // A frame that cannot be drawn must not stop training.
-            let _ = terminal.draw(|frame| state.draw(frame));
-        }
-        self.last_draw = Some(Instant::now());
-    }
-
-    fn close(&mut self) {
-        if let Some(mut terminal) = self.terminal.take() {
-            let _ = terminal.show_cursor();
-            restore_terminal();
-        }
-        if let Some(previous) = self.previous_hook.take() {
-            // `set_hook` panics while a panic is in progress: then the chained hook stays.
-            if !std::thread::panicking() {
-                let _ = std::panic::take_hook();
-                std::panic::set_hook(Box::new(move |info| previous(info)));
-            }
-        }
-    }
-}
-
-fn restore_terminal() {
-    let _ = terminal::disable_raw_mode();
-    let _ = execute!(std::io::stdout(), terminal::LeaveAlternateScreen);
-}
-
-impl Drop for TerminalDashboard {
-    fn drop(&mut self) {
-        self.close();
-    }
-}
-
-impl MetricsRendererTraining for TerminalDashboard {
-    fn update_train(&mut self, state: MetricState) {
-        self.state.update_train(&state);
-    }
-
-    fn update_valid(&mut self, state: MetricState) {
-        self.state.update_valid(&state);
-    }
-
-    fn render_train(&mut self, item: TrainingProgress, _: Vec<ProgressType>) {
-        self.state.on_train(&item);
-        self.redraw(false);
-    }
-
-    fn render_valid(&mut self, item: TrainingProgress, _: Vec<ProgressType>) {
-        self.state.on_valid(&item);
-        self.redraw(is_last(&item));
-    }
-
-    fn on_train_end(
-        &mut self,
-        _: Option<LearnerSummary>,
-    ) -> std::result::Result<(), Box<dyn std::error::Error>> {
-        self.close();
-        Ok(())
-    }
-}
-
-impl MetricsRendererEvaluation for TerminalDashboard {
-    fn update_test(&mut self, _: EvaluationName, state: MetricState) {
-        self.state.update_valid(&state);
-    }
-
-    fn render_test(&mut self, _: EvaluationProgress, _: Vec<ProgressType>) {}
-}
-
-impl MetricsRenderer for TerminalDashboard {
-    fn manual_close(&mut self) {
-        self.close();
-    }
-
-    fn register_metric(&mut self, definition: MetricDefinition) {
-        self.state.register(&definition);
-    }
-}
-
-#[cfg(test)]
-mod tests;
