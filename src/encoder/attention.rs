@@ -16,7 +16,7 @@ use crate::encoder::precision::Precision;
 use crate::encoder::token_rows::TokenRows;
 use crate::kernels::attention::fused_context;
 use crate::kernels::attention_probs::fused_context_and_probs;
-use crate::kernels::heads::{AttentionDropout, Qkv};
+use crate::kernels::heads::{AttentionDropout, Qkv, RowLayout};
 use crate::kernels::layer_norm::layer_norm;
 use crate::kernels::{fused_backend, Kernel};
 
@@ -49,22 +49,12 @@ impl<B: Backend> BertSelfAttention<B> {
     /// (0 for real keys, a large negative number for padded ones, so they get probability 0).
     /// Returns the context, packed like `hidden`, and, when `keep_probs`, the attention
     /// probabilities [batch, heads, len, len] after dropout, as `transformers` returns them.
-    /// The projections run on the packed rows; the attention itself on the padded grid.
-    /// On burn-flex in f32, fused kernels compute it per head ([`crate::kernels::attention`]
-    /// without the probabilities, [`crate::kernels::attention_probs`] with them).
+    /// The projections run on the packed rows. On burn-flex in f32, fused kernels compute the
+    /// attention per (document, head) straight from the packed rows
+    /// ([`crate::kernels::attention`] without the probabilities,
+    /// [`crate::kernels::attention_probs`] with them); elsewhere the rows go back to the padded
+    /// grid for the composite ops, and their context is packed again.
     pub fn forward(
-        &self,
-        hidden: Tensor<B, 3>,
-        key_bias: Tensor<B, 4>,
-        rows: &TokenRows<B>,
-        keep_probs: bool,
-    ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
-        let (context, probs) = self.attend(hidden, key_bias, rows, keep_probs);
-        (rows.pack(context), probs)
-    }
-
-    /// [`BertSelfAttention::forward`] with the context on the padded grid [batch, len, hidden].
-    fn attend(
         &self,
         hidden: Tensor<B, 3>,
         key_bias: Tensor<B, 4>,
@@ -73,29 +63,51 @@ impl<B: Backend> BertSelfAttention<B> {
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
         let p = self.precision;
         let qkv = (
-            rows.unpack(p.linear(&self.query, hidden.clone())),
-            rows.unpack(p.linear(&self.key, hidden.clone())),
-            rows.unpack(p.linear(&self.value, hidden)),
+            p.linear(&self.query, hidden.clone()),
+            p.linear(&self.key, hidden.clone()),
+            p.linear(&self.value, hidden),
         );
-        if p != Precision::F32 || !fused_backend::<B>(Kernel::Attention) {
-            let (context, probs) = self.composite(qkv, key_bias);
-            return (context, keep_probs.then_some(probs));
-        }
+        let qkv = if p == Precision::F32 && fused_backend::<B>(Kernel::Attention) {
+            match self.fused(qkv, &key_bias, rows, keep_probs) {
+                Ok(out) => return out,
+                Err(qkv) => qkv,
+            }
+        } else {
+            qkv
+        };
+        let (q, k, v) = qkv;
+        let padded = (rows.unpack(q), rows.unpack(k), rows.unpack(v));
+        let (context, probs) = self.composite(padded, key_bias);
+        (rows.pack(context), keep_probs.then_some(probs))
+    }
+
+    /// The fused kernels on the rows as `rows` lays them out; the projections come back when
+    /// the kernels decline (another backend, a mask whose padding is not at the end).
+    #[allow(clippy::type_complexity)]
+    fn fused(
+        &self,
+        qkv: Qkv<B>,
+        key_bias: &Tensor<B, 4>,
+        rows: &TokenRows<B>,
+        keep_probs: bool,
+    ) -> Result<(Tensor<B, 3>, Option<Tensor<B, 4>>), Qkv<B>> {
         let device = qkv.0.device();
         let dropout =
             (B::ad_enabled(&device) && self.dropout.prob > 0.0).then(|| AttentionDropout {
                 seed: draw_seed::<B>(&device),
                 prob: self.dropout.prob,
             });
+        let layout = if rows.is_packed() {
+            RowLayout::Packed
+        } else {
+            RowLayout::Padded
+        };
+        let heads = (self.num_heads, layout);
         if keep_probs {
-            let (context, probs) = fused_context_and_probs(qkv, &key_bias, self.num_heads, dropout)
-                .unwrap_or_else(|qkv| self.composite(qkv, key_bias));
-            return (context, Some(probs));
+            let (context, probs) = fused_context_and_probs(qkv, key_bias, heads, dropout)?;
+            return Ok((context, Some(probs)));
         }
-        match fused_context(qkv, &key_bias, self.num_heads, dropout) {
-            Ok(context) => (context, None),
-            Err(qkv) => (self.composite(qkv, key_bias).0, None),
-        }
+        Ok((fused_context(qkv, key_bias, heads, dropout)?, None))
     }
 
     /// Attention op by op: heads split, scores, softmax, dropout, context, heads merged.

@@ -6,9 +6,10 @@
 //! 27% of its positions are padding (measured over 20 000 draws of the campaign's training file),
 //! and every dense layer used to multiply them. Each of those layers treats rows independently,
 //! so running it on the packed real rows `[1, real, d]` gives the real rows the same values
-//! (summation order aside) and skips the padding. Only self-attention mixes positions: there the
-//! rows go back to the padded grid `[batch, len, d]` (zeros at padded positions, which the key
-//! bias masks anyway) and its context comes back packed.
+//! (summation order aside) and skips the padding. Only self-attention mixes positions: the fused
+//! CPU kernels read the packed rows directly (each document's rows are a prefix of its
+//! positions); the composite ops get the rows back on the padded grid `[batch, len, d]` (zeros at
+//! padded positions, which the key bias masks anyway) and their context packed again.
 //!
 //! Without padding (one document, or documents of one length) packing is the identity.
 
@@ -52,6 +53,11 @@ impl<B: Backend> TokenRows<B> {
             len,
             index: None,
         }
+    }
+
+    /// Whether [`TokenRows::pack`] drops rows (the batch has padding).
+    pub fn is_packed(&self) -> bool {
+        self.index.is_some()
     }
 
     /// The number of rows a packed tensor has.

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use super::heads::{
     apply_keep, head_context, head_context_backward, head_probs, prepare, scores_backward,
-    softmax_backward_rows, AttentionDropout, AttentionShape, Prepared, Qkv,
+    softmax_backward_rows, AttentionDropout, AttentionShape, Docs, Prepared, Qkv, RowLayout,
 };
 use super::{downcast, f32_values, flex_tensor, SharedMut};
 use crate::backend::{Cpu, CpuAutodiff};
@@ -31,7 +31,7 @@ use crate::backend::{Cpu, CpuAutodiff};
 #[derive(Debug, Clone)]
 struct Saved {
     shape: AttentionShape,
-    real: Arc<Vec<usize>>,
+    docs: Arc<Docs>,
     q: FlexTensor,
     k: FlexTensor,
     v: FlexTensor,
@@ -39,25 +39,25 @@ struct Saved {
     keep: Option<Arc<Vec<f32>>>,
 }
 
-/// Forward on slices. `key_bias` `[batch, len]` is added to every query's scores; `real` is
-/// each document's real length ([`super::heads::Task`]); `keep` `[batch, heads, len, len]`
+/// Forward on slices. `key_bias` `[batch, len]` is added to every query's scores; `docs` holds
+/// each document's real length and first row ([`Docs`]); `keep` `[batch, heads, len, len]`
 /// holds `0` or `1 / (1 - p)` (dropout of the probabilities).
 /// Returns the context `[batch, len, width]` and the probabilities before dropout.
 fn forward_values(
     shape: AttentionShape,
     (q, k, v): (&[f32], &[f32], &[f32]),
-    (key_bias, real): (&[f32], &[usize]),
+    (key_bias, docs): (&[f32], &Docs),
     keep: Option<&[f32]>,
 ) -> (Vec<f32>, Vec<f32>) {
     let AttentionShape { len, heads, .. } = shape;
-    let mut context = vec![0f32; shape.batch * len * shape.width()];
+    let mut context = vec![0f32; shape.row_values()];
     let mut probs = vec![0f32; shape.batch * heads * len * len];
     let out = SharedMut(context.as_mut_ptr());
     probs
         .par_chunks_mut(len * len)
         .enumerate()
         .for_each(|(task, p)| {
-            let t = shape.task(task, real);
+            let t = shape.task(task, docs);
             head_probs(shape, (q, k), key_bias, t, p);
             let keep = keep.map(|keep| &keep[task * len * len..(task + 1) * len * len]);
             // SAFETY: head h of document b owns its columns of the context: no other task
@@ -76,7 +76,7 @@ fn backward_values(saved: &Saved, grad: &[f32]) -> Option<[Vec<f32>; 3]> {
         f32_values(&saved.k)?,
         f32_values(&saved.v)?,
     );
-    let size = shape.batch * len * shape.width();
+    let size = shape.row_values();
     let (mut dq, mut dk, mut dv) = (vec![0f32; size], vec![0f32; size], vec![0f32; size]);
     let outs = [
         SharedMut(dq.as_mut_ptr()),
@@ -84,7 +84,7 @@ fn backward_values(saved: &Saved, grad: &[f32]) -> Option<[Vec<f32>; 3]> {
         SharedMut(dv.as_mut_ptr()),
     ];
     (0..shape.batch * heads).into_par_iter().for_each(|task| {
-        let t = shape.task(task, &saved.real);
+        let t = shape.task(task, &saved.docs);
         let square = task * len * len..(task + 1) * len * len;
         let p = &saved.probs[square.clone()];
         let mask = saved.keep.as_ref().map(|keep| &keep[square]);
@@ -111,7 +111,7 @@ impl Backward<Cpu, 3> for FusedAttentionBackward {
     fn backward(self, ops: Ops<Saved, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let grad = grads.consume::<Cpu>(&ops.node);
         let saved = ops.state;
-        let dims = [saved.shape.batch, saved.shape.len, saved.shape.width()];
+        let dims = saved.shape.rows;
         // The forward pass checked every input is f32, so this holds.
         let Some(parts) = f32_values(&grad).and_then(|g| backward_values(&saved, &g)) else {
             unreachable!("fused attention: inputs were checked to be f32 in the forward pass")
@@ -130,13 +130,13 @@ impl Backward<Cpu, 3> for FusedAttentionBackward {
 pub fn fused_context<B: Backend>(
     qkv: Qkv<B>,
     key_bias: &Tensor<B, 4>,
-    heads: usize,
+    (heads, layout): (usize, RowLayout),
     dropout: Option<AttentionDropout>,
 ) -> Result<Tensor<B, 3>, Qkv<B>> {
     if !super::fused_backend::<B>(super::Kernel::Attention) {
         return Err(qkv);
     }
-    match try_fused(&qkv, key_bias, heads, dropout) {
+    match try_fused(&qkv, key_bias, (heads, layout), dropout) {
         Some(context) => Ok(context),
         None => Err(qkv),
     }
@@ -145,22 +145,22 @@ pub fn fused_context<B: Backend>(
 fn try_fused<B: Backend>(
     (q, k, v): &Qkv<B>,
     key_bias: &Tensor<B, 4>,
-    heads: usize,
+    (heads, layout): (usize, RowLayout),
     dropout: Option<AttentionDropout>,
 ) -> Option<Tensor<B, 3>> {
     let Prepared {
         shape,
         bias,
-        real,
+        docs,
         keep,
-    } = prepare((q, k, v), key_bias, heads, dropout)?;
+    } = prepare((q, k, v), key_bias, (heads, layout), dropout)?;
     let autodiff_inputs = (
         downcast::<_, Tensor<CpuAutodiff, 3>>(q.clone()),
         downcast::<_, Tensor<CpuAutodiff, 3>>(k.clone()),
         downcast::<_, Tensor<CpuAutodiff, 3>>(v.clone()),
     );
     if let (Ok(q), Ok(k), Ok(v)) = autodiff_inputs {
-        return downcast(tracked(shape, [q, k, v], (&bias, real), keep)?).ok();
+        return downcast(tracked(shape, [q, k, v], (&bias, docs), keep)?).ok();
     }
     let plain_inputs = (
         downcast::<_, Tensor<Cpu, 3>>(q.clone()),
@@ -169,7 +169,7 @@ fn try_fused<B: Backend>(
     );
     if let (Ok(q), Ok(k), Ok(v)) = plain_inputs {
         let prims = [q, k, v].map(|t| t.into_primitive().tensor());
-        let (context, _) = forward_on(shape, &prims, (&bias, &real), keep.as_deref())?;
+        let (context, _) = forward_on(shape, &prims, (&bias, &docs), keep.as_deref())?;
         return downcast(Tensor::<Cpu, 3>::from_primitive(TensorPrimitive::Float(
             context,
         )))
@@ -182,12 +182,12 @@ fn try_fused<B: Backend>(
 fn forward_on(
     shape: AttentionShape,
     [q, k, v]: &[FlexTensor; 3],
-    bias: (&[f32], &[usize]),
+    bias: (&[f32], &Docs),
     keep: Option<&Vec<f32>>,
 ) -> Option<(FlexTensor, Vec<f32>)> {
     let (q, k, v) = (f32_values(q)?, f32_values(k)?, f32_values(v)?);
     let (context, probs) = forward_values(shape, (&q, &k, &v), bias, keep.map(Vec::as_slice));
-    let dims = [shape.batch, shape.len, shape.width()];
+    let dims = shape.rows;
     Some((flex_tensor(context, &dims), probs))
 }
 
@@ -195,12 +195,12 @@ fn forward_on(
 fn tracked(
     shape: AttentionShape,
     inputs: [Tensor<CpuAutodiff, 3>; 3],
-    (bias, real): (&[f32], Arc<Vec<usize>>),
+    (bias, docs): (&[f32], Arc<Docs>),
     keep: Option<Arc<Vec<f32>>>,
 ) -> Option<Tensor<CpuAutodiff, 3>> {
     let [q, k, v] = inputs.map(|t| t.into_primitive().tensor());
     let prims = [q.primitive, k.primitive, v.primitive];
-    let (context, probs) = forward_on(shape, &prims, (bias, &real), keep.as_deref())?;
+    let (context, probs) = forward_on(shape, &prims, (bias, &docs), keep.as_deref())?;
     let nodes = [q.node, k.node, v.node];
     let out = match FusedAttentionBackward
         .prepare::<NoCheckpointing>(nodes)
@@ -211,7 +211,7 @@ fn tracked(
             let [q, k, v] = prims;
             let saved = Saved {
                 shape,
-                real,
+                docs,
                 q,
                 k,
                 v,
@@ -235,7 +235,7 @@ mod tests {
     fn fused_forward_matches_the_composite_ops_without_autodiff() {
         let ((q, k, v), bias) = inputs::<Cpu>();
         let expected = reference((q.clone(), k.clone(), v.clone()), bias.clone(), None);
-        let fused = fused_context((q, k, v), &bias, HEADS, None)
+        let fused = fused_context((q, k, v), &bias, (HEADS, RowLayout::Padded), None)
             .unwrap_or_else(|_| panic!("burn-flex takes the fused path"));
         fused
             .into_data()
@@ -266,7 +266,7 @@ mod tests {
         let fused = fused_context(
             (q.clone(), k.clone(), v.clone()),
             &bias,
-            HEADS,
+            (HEADS, RowLayout::Padded),
             Some(dropout),
         )
         .unwrap_or_else(|_| panic!("Autodiff<Flex> takes the fused path"));
@@ -284,6 +284,6 @@ mod tests {
     fn other_backends_get_their_inputs_back() {
         type B = burn::backend::NdArray;
         let ((q, k, v), bias) = inputs::<B>();
-        assert!(fused_context((q, k, v), &bias, HEADS, None).is_err());
+        assert!(fused_context((q, k, v), &bias, (HEADS, RowLayout::Padded), None).is_err());
     }
 }

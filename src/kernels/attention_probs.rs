@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use super::heads::{
     head_context, head_context_backward, head_probs, prepare, scores_backward,
-    softmax_backward_rows, times, AttentionDropout, AttentionShape, Prepared, Qkv,
+    softmax_backward_rows, times, AttentionDropout, AttentionShape, Docs, Prepared, Qkv, RowLayout,
 };
 use super::{downcast, f32_values, flex_tensor, Kernel, SharedMut};
 use crate::backend::{Cpu, CpuAutodiff};
@@ -31,7 +31,7 @@ use crate::backend::{Cpu, CpuAutodiff};
 fn probs_values(
     shape: AttentionShape,
     (q, k): (&[f32], &[f32]),
-    (key_bias, real): (&[f32], &[usize]),
+    (key_bias, docs): (&[f32], &Docs),
     keep: Option<&[f32]>,
 ) -> (Vec<f32>, Option<Vec<f32>>) {
     let AttentionShape { len, heads, .. } = shape;
@@ -47,7 +47,7 @@ fn probs_values(
         .par_chunks_mut(len * len)
         .enumerate()
         .for_each(|(task, p)| {
-            head_probs(shape, (q, k), key_bias, shape.task(task, real), p);
+            head_probs(shape, (q, k), key_bias, shape.task(task, docs), p);
             if let Some(keep) = keep {
                 let square = task * len * len..(task + 1) * len * len;
                 // SAFETY: task `task` owns this square of `dropped`.
@@ -62,7 +62,7 @@ fn probs_values(
 #[derive(Debug, Clone)]
 struct ProbsSaved {
     shape: AttentionShape,
-    real: Arc<Vec<usize>>,
+    docs: Arc<Docs>,
     q: FlexTensor,
     k: FlexTensor,
     probs: Arc<Vec<f32>>,
@@ -84,11 +84,11 @@ impl Backward<Cpu, 2> for ProbsBackward {
         };
         let shape = s.shape;
         let AttentionShape { len, heads, .. } = shape;
-        let size = shape.batch * len * shape.width();
+        let size = shape.row_values();
         let (mut dq, mut dk) = (vec![0f32; size], vec![0f32; size]);
         let outs = [SharedMut(dq.as_mut_ptr()), SharedMut(dk.as_mut_ptr())];
         (0..shape.batch * heads).into_par_iter().for_each(|task| {
-            let t = shape.task(task, &s.real);
+            let t = shape.task(task, &s.docs);
             let square = task * len * len..(task + 1) * len * len;
             let mut ds = grad[square.clone()].to_vec();
             let keep = s.keep.as_ref().map(|keep| &keep[square.clone()]);
@@ -96,7 +96,7 @@ impl Backward<Cpu, 2> for ProbsBackward {
             // SAFETY: each task writes only head h of document b in dq/dk (disjoint columns).
             unsafe { scores_backward(shape, (&q, &k), &ds, t, (outs[0], outs[1])) };
         });
-        let dims = [shape.batch, len, shape.width()];
+        let dims = shape.rows;
         for (parent, values) in ops.parents.into_iter().zip([dq, dk]) {
             if let Some(node) = parent {
                 grads.register::<Cpu>(node.id, flex_tensor(values, &dims));
@@ -106,14 +106,14 @@ impl Backward<Cpu, 2> for ProbsBackward {
 }
 
 /// Context `[batch, len, width]` = dropped probabilities . v, per head.
-fn context_values(shape: AttentionShape, real: &[usize], dropped: &[f32], v: &[f32]) -> Vec<f32> {
+fn context_values(shape: AttentionShape, docs: &Docs, dropped: &[f32], v: &[f32]) -> Vec<f32> {
     let AttentionShape { len, heads, .. } = shape;
-    let mut context = vec![0f32; shape.batch * len * shape.width()];
+    let mut context = vec![0f32; shape.row_values()];
     let out = SharedMut(context.as_mut_ptr());
     (0..shape.batch * heads).into_par_iter().for_each(|task| {
         let weights = &dropped[task * len * len..(task + 1) * len * len];
         // SAFETY: head h of document b owns its columns of the context.
-        unsafe { head_context(shape, weights, v, shape.task(task, real), out) };
+        unsafe { head_context(shape, weights, v, shape.task(task, docs), out) };
     });
     context
 }
@@ -121,7 +121,7 @@ fn context_values(shape: AttentionShape, real: &[usize], dropped: &[f32], v: &[f
 #[derive(Debug, Clone)]
 struct ContextSaved {
     shape: AttentionShape,
-    real: Arc<Vec<usize>>,
+    docs: Arc<Docs>,
     dropped: FlexTensor,
     v: FlexTensor,
 }
@@ -142,7 +142,7 @@ impl Backward<Cpu, 2> for ContextBackward {
         let shape = s.shape;
         let AttentionShape { len, heads, .. } = shape;
         let mut dp = vec![0f32; shape.batch * heads * len * len];
-        let mut dv = vec![0f32; shape.batch * len * shape.width()];
+        let mut dv = vec![0f32; shape.row_values()];
         let out_v = SharedMut(dv.as_mut_ptr());
         dp.par_chunks_mut(len * len)
             .enumerate()
@@ -150,7 +150,7 @@ impl Backward<Cpu, 2> for ContextBackward {
                 let weights = &p[task * len * len..(task + 1) * len * len];
                 // SAFETY: `dp` is this task's square; head h of document b owns its columns of
                 // dv.
-                let t = shape.task(task, &s.real);
+                let t = shape.task(task, &s.docs);
                 unsafe { head_context_backward(shape, (weights, &v, &grad), t, dp, out_v) };
             });
         let [p_node, v_node] = ops.parents;
@@ -158,7 +158,7 @@ impl Backward<Cpu, 2> for ContextBackward {
             grads.register::<Cpu>(node.id, flex_tensor(dp, &[shape.batch, heads, len, len]));
         }
         if let Some(node) = v_node {
-            grads.register::<Cpu>(node.id, flex_tensor(dv, &[shape.batch, len, shape.width()]));
+            grads.register::<Cpu>(node.id, flex_tensor(dv, &shape.rows));
         }
     }
 }
@@ -169,13 +169,13 @@ impl Backward<Cpu, 2> for ContextBackward {
 pub fn fused_context_and_probs<B: Backend>(
     qkv: Qkv<B>,
     key_bias: &Tensor<B, 4>,
-    heads: usize,
+    (heads, layout): (usize, RowLayout),
     dropout: Option<AttentionDropout>,
 ) -> Result<(Tensor<B, 3>, Tensor<B, 4>), Qkv<B>> {
     if !super::fused_backend::<B>(Kernel::Attention) {
         return Err(qkv);
     }
-    match try_fused(&qkv, key_bias, heads, dropout) {
+    match try_fused(&qkv, key_bias, (heads, layout), dropout) {
         Some(out) => Ok(out),
         None => Err(qkv),
     }
@@ -184,22 +184,21 @@ pub fn fused_context_and_probs<B: Backend>(
 fn try_fused<B: Backend>(
     (q, k, v): &Qkv<B>,
     key_bias: &Tensor<B, 4>,
-    heads: usize,
+    (heads, layout): (usize, RowLayout),
     dropout: Option<AttentionDropout>,
 ) -> Option<(Tensor<B, 3>, Tensor<B, 4>)> {
     let Prepared {
         shape,
         bias,
-        real,
+        docs,
         keep,
-    } = prepare((q, k, v), key_bias, heads, dropout)?;
+    } = prepare((q, k, v), key_bias, (heads, layout), dropout)?;
     let AttentionShape {
         batch, len, heads, ..
     } = shape;
-    let width = shape.width();
     let ad = |t: &Tensor<B, 3>| downcast::<_, Tensor<CpuAutodiff, 3>>(t.clone()).ok();
     if let (Some(q), Some(k), Some(v)) = (ad(q), ad(k), ad(v)) {
-        let (context, probs) = tracked(shape, [q, k, v], (&bias, real), keep)?;
+        let (context, probs) = tracked(shape, [q, k, v], (&bias, docs), keep)?;
         return Some((downcast(context).ok()?, downcast(probs).ok()?));
     }
     let plain = |t: &Tensor<B, 3>| downcast::<_, Tensor<Cpu, 3>>(t.clone()).ok();
@@ -208,12 +207,12 @@ fn try_fused<B: Backend>(
     let (probs, dropped) = probs_values(
         shape,
         (&qv, &kv),
-        (&bias, &real),
+        (&bias, &docs),
         keep.as_deref().map(Vec::as_slice),
     );
     let dropped = dropped.unwrap_or(probs);
-    let context = context_values(shape, &real, &dropped, &vv);
-    let context = flex_tensor(context, &[batch, len, width]);
+    let context = context_values(shape, &docs, &dropped, &vv);
+    let context = flex_tensor(context, &shape.rows);
     let probs = flex_tensor(dropped, &[batch, heads, len, len]);
     let wrap3 = Tensor::<Cpu, 3>::from_primitive(TensorPrimitive::Float(context));
     let wrap4 = Tensor::<Cpu, 4>::from_primitive(TensorPrimitive::Float(probs));
@@ -223,7 +222,7 @@ fn try_fused<B: Backend>(
 fn tracked(
     shape: AttentionShape,
     inputs: [Tensor<CpuAutodiff, 3>; 3],
-    (bias, real): (&[f32], Arc<Vec<usize>>),
+    (bias, docs): (&[f32], Arc<Docs>),
     keep: Option<Arc<Vec<f32>>>,
 ) -> Option<(Tensor<CpuAutodiff, 3>, Tensor<CpuAutodiff, 4>)> {
     let [q, k, v] = inputs.map(|t| t.into_primitive().tensor());
@@ -231,7 +230,7 @@ fn tracked(
     let (probs, dropped) = probs_values(
         shape,
         (&qv, &kv),
-        (bias, &real),
+        (bias, &docs),
         keep.as_deref().map(Vec::as_slice),
     );
     drop((qv, kv));
@@ -249,7 +248,7 @@ fn tracked(
         OpsKind::Tracked(prep) => {
             let saved = ProbsSaved {
                 shape,
-                real: real.clone(),
+                docs: docs.clone(),
                 q: q.primitive,
                 k: k.primitive,
                 probs: Arc::new(probs),
@@ -261,10 +260,7 @@ fn tracked(
     };
     let vv = f32_values(&v.primitive)?;
     let d_values = f32_values(&dropped)?;
-    let context = flex_tensor(
-        context_values(shape, &real, &d_values, &vv),
-        &[batch, len, shape.width()],
-    );
+    let context = flex_tensor(context_values(shape, &docs, &d_values, &vv), &shape.rows);
     drop((vv, d_values));
     let context_out = match ContextBackward
         .prepare::<NoCheckpointing>([probs_out.node.clone(), v.node])
@@ -274,7 +270,7 @@ fn tracked(
         OpsKind::Tracked(prep) => {
             let saved = ContextSaved {
                 shape,
-                real,
+                docs,
                 dropped,
                 v: v.primitive,
             };
@@ -328,7 +324,7 @@ mod tests {
         let fused = fused_context_and_probs(
             (q.clone(), k.clone(), v.clone()),
             &bias,
-            HEADS,
+            (HEADS, RowLayout::Padded),
             Some(dropout),
         )
         .unwrap_or_else(|_| panic!("Autodiff<Flex> takes the fused path"));
@@ -350,7 +346,7 @@ mod tests {
         let got = fused_context_and_probs(
             (plain(&q), plain(&k), plain(&v)),
             &bias.inner(),
-            HEADS,
+            (HEADS, RowLayout::Padded),
             None,
         )
         .unwrap_or_else(|_| panic!("burn-flex takes the fused path"));
@@ -360,5 +356,72 @@ mod tests {
         got.1
             .into_data()
             .assert_approx_eq::<f32>(&want.1.into_data(), Tolerance::absolute(1e-5));
+    }
+
+    #[test]
+    fn packed_rows_give_the_real_rows_of_the_padded_grid_with_gradients() {
+        type B = CpuAutodiff;
+        // Document 0 is 5 positions long, document 1 has 3 real ones (its last 2 keys masked).
+        let ((q, k, v), bias) = inputs::<B>();
+        let (q, k, v) = (q.require_grad(), k.require_grad(), v.require_grad());
+        let device = q.device();
+        let real = Tensor::<B, 1, burn::tensor::Int>::from_data([0, 1, 2, 3, 4, 5, 6, 7], &device);
+        let pack = |x: Tensor<B, 3>| x.reshape([10, 12]).select(0, real.clone()).unsqueeze::<3>();
+        let w_context = Tensor::<B, 3>::random([1, 8, 12], Distribution::Normal(0.0, 1.0), &device);
+        let w_probs =
+            Tensor::<B, 4>::random([2, HEADS, 5, 5], Distribution::Normal(0.0, 1.0), &device);
+        let dropout = || {
+            Some(AttentionDropout {
+                seed: SEED,
+                prob: 0.3,
+            })
+        };
+        let grads_of = |context: Tensor<B, 3>, probs: Tensor<B, 4>| {
+            let loss = (context.clone() * w_context.clone()).sum()
+                + (probs.clone() * w_probs.clone()).sum();
+            let grads = loss.backward();
+            let grad = |t: &Tensor<B, 3>| t.grad(&grads).expect("input is tracked").into_data();
+            (
+                context.into_data(),
+                probs.into_data(),
+                [grad(&q), grad(&k), grad(&v)],
+            )
+        };
+        let (padded, padded_probs) = fused_context_and_probs(
+            (q.clone(), k.clone(), v.clone()),
+            &bias,
+            (HEADS, RowLayout::Padded),
+            dropout(),
+        )
+        .unwrap_or_else(|_| panic!("the padded grid takes the fused path"));
+        let want = grads_of(pack(padded), padded_probs);
+        let (packed, packed_probs) = fused_context_and_probs(
+            (pack(q.clone()), pack(k.clone()), pack(v.clone())),
+            &bias,
+            (HEADS, RowLayout::Packed),
+            dropout(),
+        )
+        .unwrap_or_else(|_| panic!("packed prefixes take the fused path"));
+        assert_eq!(packed.dims(), [1, 8, 12]);
+        let got = grads_of(packed, packed_probs);
+        got.0
+            .assert_approx_eq::<f32>(&want.0, Tolerance::absolute(1e-6));
+        got.1
+            .assert_approx_eq::<f32>(&want.1, Tolerance::absolute(1e-6));
+        for (g, w) in got.2.iter().zip(&want.2) {
+            g.assert_approx_eq::<f32>(w, Tolerance::absolute(1e-5));
+        }
+        // Packed rows that are not exactly the documents' real positions (7, not 8) are declined.
+        let short = |x: Tensor<B, 3>| pack(x).narrow(1, 0, 7);
+        let declined = fused_context_and_probs(
+            (short(q.clone()), short(k), short(v)),
+            &bias,
+            (HEADS, RowLayout::Packed),
+            dropout(),
+        );
+        assert!(
+            declined.is_err(),
+            "7 packed rows for 8 real positions must be declined"
+        );
     }
 }

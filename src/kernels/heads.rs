@@ -13,13 +13,17 @@ use burn::tensor::Tensor;
 use super::math::{self, simd_fn};
 use super::{matmul, SharedMut, Threads, View};
 
-/// Sizes of one attention call.
+/// Sizes of one attention call: `batch` documents padded to `len` positions (the key bias and
+/// the probabilities are `[batch, .., len, len]`), and the shape `rows` of the q/k/v and context
+/// buffers: `[batch, len, width]` (the padded grid) or `[1, real, width]` (the real rows of every
+/// document one after the other, as [`crate::encoder::token_rows`] packs them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttentionShape {
     pub batch: usize,
     pub len: usize,
     pub heads: usize,
     pub head_dim: usize,
+    pub rows: [usize; 3],
 }
 
 impl AttentionShape {
@@ -31,25 +35,40 @@ impl AttentionShape {
         1.0 / (self.head_dim as f32).sqrt()
     }
 
-    /// Where head `h` of document `b` starts in a `[batch, len, width]` buffer.
-    pub(super) fn head_offset(&self, b: usize, h: usize) -> usize {
-        b * self.len * self.width() + h * self.head_dim
+    /// Values in a q/k/v or context buffer.
+    pub(super) fn row_values(&self) -> usize {
+        self.rows.iter().product()
     }
 
-    /// View of head `h` of document `b` in a `[batch, len, width]` buffer: rows are tokens.
-    pub(super) fn head_view(&self, base: *const f32, b: usize, h: usize) -> View {
-        View::new(base.wrapping_add(self.head_offset(b, h)), self.width(), 1)
+    /// Where task `t`'s head starts in a q/k/v or context buffer.
+    pub(super) fn head_offset(&self, t: Task) -> usize {
+        t.row0 * self.width() + t.h * self.head_dim
     }
 
-    /// Task number `task` (document-major, then head) with its document's real length.
-    pub(super) fn task(&self, task: usize, real: &[usize]) -> Task {
+    /// View of task `t`'s head in a q/k/v or context buffer: rows are tokens.
+    pub(super) fn head_view(&self, base: *const f32, t: Task) -> View {
+        View::new(base.wrapping_add(self.head_offset(t)), self.width(), 1)
+    }
+
+    /// Task number `task` (document-major, then head) with its document's real length and
+    /// first row.
+    pub(super) fn task(&self, task: usize, docs: &Docs) -> Task {
         let b = task / self.heads;
         Task {
             b,
             h: task % self.heads,
-            n: real[b],
+            n: docs.real[b],
+            row0: docs.first_row[b],
         }
     }
+}
+
+/// Per document: its real length ([`Task`]) and its first row in the q/k/v buffers (`b * len`
+/// on the padded grid, the real rows of the documents before it when packed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Docs {
+    pub real: Vec<usize>,
+    pub first_row: Vec<usize>,
 }
 
 /// One task: head `h` of document `b`, whose first `n` positions are real. Its products and row
@@ -57,12 +76,13 @@ impl AttentionShape {
 /// (masked: probability exactly 0, so they add nothing and get no gradient) and so are the
 /// other queries, whose rows the encoder drops ([`crate::encoder::token_rows`]): their context
 /// and probabilities are left 0. A batch of 4 random training documents is ~27% padding, so this
-/// skips ~45% of the attention products.
+/// skips ~45% of the attention products. Its rows start at `row0` of the q/k/v buffers.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Task {
     pub b: usize,
     pub h: usize,
     pub n: usize,
+    pub row0: usize,
 }
 
 /// A key bias at or below this masks its key: `exp(score - 1e9 - max)` is 0 in f32.
@@ -95,50 +115,81 @@ pub struct AttentionDropout {
     pub prob: f64,
 }
 
-/// Query, key and value projections, each `[batch, len, heads * head_dim]`.
+/// Query, key and value projections, each `[batch, len, heads * head_dim]` (or packed,
+/// `[1, real, heads * head_dim]`, see [`AttentionShape`]).
 pub type Qkv<B> = (Tensor<B, 3>, Tensor<B, 3>, Tensor<B, 3>);
 
+/// How the rows of q, k, v (and the context) are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowLayout {
+    /// `[batch, len, width]`, the key bias's grid.
+    Padded,
+    /// `[1, real, width]`: each document's real positions (a prefix of its `len`, the rest of
+    /// its keys masked) one after the other. A mask with holes cannot be packed this way: the
+    /// kernels then decline and the caller computes on the padded grid.
+    Packed,
+}
+
 /// What both attention kernels check and build before running: the sizes, the key bias as
-/// `[batch, len]` values, each document's real length ([`Task`]) and the dropout keep mask.
+/// `[batch, len]` values, each document's real length and first row ([`Docs`]) and the
+/// dropout keep mask.
 pub(super) struct Prepared {
     pub shape: AttentionShape,
     pub bias: Vec<f32>,
-    pub real: Arc<Vec<usize>>,
+    pub docs: Arc<Docs>,
     pub keep: Option<Arc<Vec<f32>>>,
 }
 
 /// `None` when the shapes do not fit the kernels (empty, heads not dividing the width, q/k/v
-/// of different shapes, a bias that is not one value per key).
+/// of different shapes, a bias that is not one value per key, packed rows that are not the
+/// documents' real prefixes).
 pub(super) fn prepare<B: Backend>(
     (q, k, v): (&Tensor<B, 3>, &Tensor<B, 3>, &Tensor<B, 3>),
     key_bias: &Tensor<B, 4>,
-    heads: usize,
+    (heads, layout): (usize, RowLayout),
     dropout: Option<AttentionDropout>,
 ) -> Option<Prepared> {
-    let [batch, len, width] = q.dims();
-    let empty = batch == 0 || len == 0 || width == 0;
-    if empty || heads == 0 || width % heads != 0 || k.dims() != q.dims() || v.dims() != q.dims() {
+    let rows = q.dims();
+    let [batch, _, _, len] = key_bias.dims();
+    let width = rows[2];
+    let empty = batch == 0 || len == 0 || width == 0 || rows[1] == 0;
+    if empty || heads == 0 || width % heads != 0 || k.dims() != rows || v.dims() != rows {
         return None;
     }
+    let bias = key_bias.to_data().into_vec::<f32>().ok()?;
+    if bias.len() != batch * len {
+        return None;
+    }
+    let real = real_lengths(&bias, batch, len);
+    let first_row: Vec<usize> = match layout {
+        RowLayout::Padded if rows[..2] == [batch, len] => (0..batch).map(|b| b * len).collect(),
+        // Each document's real length is at least its number of unmasked keys, equal only when
+        // those are a prefix: the totals agree exactly when every document packs as a prefix.
+        RowLayout::Packed if rows[0] == 1 && real.iter().sum::<usize>() == rows[1] => real
+            .iter()
+            .scan(0, |start, n| {
+                let first = *start;
+                *start += n;
+                Some(first)
+            })
+            .collect(),
+        _ => return None,
+    };
     let shape = AttentionShape {
         batch,
         len,
         heads,
         head_dim: width / heads,
+        rows,
     };
-    let bias = key_bias.to_data().into_vec::<f32>().ok()?;
-    if bias.len() != batch * len {
-        return None;
-    }
     let keep = dropout.map(|d| {
         let n = batch * heads * len * len;
         Arc::new(super::dropout_mask::keep_mask(d.seed, n, 1.0 - d.prob))
     });
-    let real = Arc::new(real_lengths(&bias, batch, len));
     Some(Prepared {
         shape,
         bias,
-        real,
+        docs: Arc::new(Docs { real, first_row }),
         keep,
     })
 }
@@ -191,13 +242,13 @@ pub(super) fn head_probs(
     shape: AttentionShape,
     (q, k): (&[f32], &[f32]),
     key_bias: &[f32],
-    Task { b, h, n }: Task,
+    t: Task,
     p: &mut [f32],
 ) {
-    let len = shape.len;
+    let (len, n, b) = (shape.len, t.n, t.b);
     let (qh, kh) = (
-        shape.head_view(q.as_ptr(), b, h),
-        shape.head_view(k.as_ptr(), b, h),
+        shape.head_view(q.as_ptr(), t),
+        shape.head_view(k.as_ptr(), t),
     );
     // SAFETY: the views stay inside q and k; `p` holds len x len values.
     unsafe {
@@ -226,17 +277,16 @@ pub(super) unsafe fn scores_backward(
     shape: AttentionShape,
     (q, k): (&[f32], &[f32]),
     ds: &[f32],
-    Task { b, h, n }: Task,
+    t: Task,
     (dq, dk): (SharedMut, SharedMut),
 ) {
-    let len = shape.len;
     let (qh, kh) = (
-        shape.head_view(q.as_ptr(), b, h),
-        shape.head_view(k.as_ptr(), b, h),
+        shape.head_view(q.as_ptr(), t),
+        shape.head_view(k.as_ptr(), t),
     );
-    let dsv = View::new(ds.as_ptr(), len, 1);
-    let at = shape.head_offset(b, h);
-    let dims = (n, shape.head_dim, n);
+    let dsv = View::new(ds.as_ptr(), shape.len, 1);
+    let at = shape.head_offset(t);
+    let dims = (t.n, shape.head_dim, t.n);
     // SAFETY: the views stay inside their buffers; the caller owns these columns of dq, dk.
     unsafe {
         matmul(
@@ -285,19 +335,19 @@ pub(super) unsafe fn head_context(
     shape: AttentionShape,
     weights: &[f32],
     v: &[f32],
-    Task { b, h, n }: Task,
+    t: Task,
     context: SharedMut,
 ) {
-    let len = shape.len;
+    let (len, n) = (shape.len, t.n);
     // SAFETY: the views stay inside `weights` and `v`; the caller owns these columns.
     unsafe {
         matmul(
             (n, shape.head_dim, n),
-            context.at(shape.head_offset(b, h)),
+            context.at(shape.head_offset(t)),
             shape.width(),
             false,
             View::new(weights.as_ptr(), len, 1),
-            shape.head_view(v.as_ptr(), b, h),
+            shape.head_view(v.as_ptr(), t),
             1.0,
             Threads::One,
         )
@@ -313,12 +363,12 @@ pub(super) unsafe fn head_context(
 pub(super) unsafe fn head_context_backward(
     shape: AttentionShape,
     (weights, v, grad): (&[f32], &[f32], &[f32]),
-    Task { b, h, n }: Task,
+    t: Task,
     d_weights: &mut [f32],
     dv: SharedMut,
 ) {
-    let len = shape.len;
-    let gh = shape.head_view(grad.as_ptr(), b, h);
+    let (len, n) = (shape.len, t.n);
+    let gh = shape.head_view(grad.as_ptr(), t);
     let d = shape.head_dim;
     // SAFETY: the views stay inside their buffers; `d_weights` is the caller's own; the caller
     // owns these columns of dv.
@@ -329,13 +379,13 @@ pub(super) unsafe fn head_context_backward(
             len,
             false,
             gh,
-            shape.head_view(v.as_ptr(), b, h).t(),
+            shape.head_view(v.as_ptr(), t).t(),
             1.0,
             Threads::One,
         );
         matmul(
             (n, d, n),
-            dv.at(shape.head_offset(b, h)),
+            dv.at(shape.head_offset(t)),
             shape.width(),
             false,
             View::new(weights.as_ptr(), len, 1).t(),
