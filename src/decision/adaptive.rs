@@ -4,7 +4,7 @@
 //! are kept per pair (4 on DocRED, 1 on CDR/GDA, 0 = no limit).
 //!
 //! The same rule decides the "- Adaptive-Thresholding Loss" ablation, a model trained with
-//! binary cross-entropy and decided by its own TH logit: see [`decide_by_threshold_logit`].
+//! binary cross-entropy and decided by its own TH logit: the two rows differ only in the loss.
 
 use super::scores::{kth_largest, Decisions, ScoreMatrix};
 use crate::error::Result;
@@ -20,13 +20,6 @@ pub fn decide(scores: &ScoreMatrix, top_k: usize) -> Result<Decisions> {
         .map(|row| decide_row(row, top_k))
         .collect();
     Ok(Decisions { rows })
-}
-
-/// The "- Adaptive-Thresholding Loss" row of the paper's ablation (Table 5): a BCE-trained
-/// model whose TH column (logit 0) is used as the threshold, decided by the same rule as
-/// [`decide`] so the two rows differ only in the loss.
-pub fn decide_by_threshold_logit(scores: &ScoreMatrix, top_k: usize) -> Result<Decisions> {
-    decide(scores, top_k)
 }
 
 /// One row `[cols]` -> the relation ids it predicts (empty = `Na`).
@@ -66,15 +59,6 @@ mod tests {
         // Ties at the k-th value are all kept (`>= kth`).
         let m = matrix(&[vec![0.0, 3.0, 3.0, 3.0]]);
         assert_eq!(decide(&m, 1).unwrap().rows, vec![vec![1, 2, 3]]);
-    }
-
-    #[test]
-    fn threshold_logit_uses_the_same_rule() {
-        let m = matrix(&[vec![0.2, 1.0, 0.1, 0.5], vec![-1.0, -2.0, 0.0, 3.0]]);
-        assert_eq!(
-            decide_by_threshold_logit(&m, 1).unwrap(),
-            decide(&m, 1).unwrap()
-        );
     }
 
     #[test]

@@ -24,7 +24,11 @@ use crate::error::{AtlopError, Result};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Strategy {
     /// Logit above the pair's TH logit, at most `top_k` per pair (0 = no limit). The paper's
-    /// method: top_k 4 on DocRED, 1 on CDR/GDA.
+    /// method: top_k 4 on DocRED, 1 on CDR/GDA. The same rule decides a BCE-trained model by
+    /// its TH logit (Table 5's "- Adaptive-Thresholding Loss"): the two rows differ in the
+    /// model's loss, not in the rule, so the table row names it (`decision_label`). Records
+    /// written before the rule had one name spell it `threshold_logit` too.
+    #[serde(alias = "threshold_logit")]
     Adaptive { top_k: usize },
     /// One probability threshold for all classes, tuned on dev over the search grid.
     Global {
@@ -36,15 +40,13 @@ pub enum Strategy {
         #[serde(default)]
         top_k: usize,
     },
-    /// A BCE-trained model decided by its TH logit, with the adaptive rule.
-    ThresholdLogit { top_k: usize },
 }
 
 /// Thresholds a strategy fitted on dev.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Thresholds {
-    /// Adaptive and TH-logit decisions need none.
+    /// Adaptive decisions (TH logit as the threshold) need none.
     None,
     /// A probability threshold for every class.
     Global(f32),
@@ -64,7 +66,7 @@ pub struct Tuned {
 
 impl Strategy {
     /// How tables, logs and the dashboard name the rule: `adaptive (top 4)`, `global threshold`,
-    /// `per-class thresholds`, `TH logit (top 4)`.
+    /// `per-class thresholds`.
     pub fn label(&self) -> String {
         let top = |k: usize| {
             if k == 0 {
@@ -77,7 +79,6 @@ impl Strategy {
             Strategy::Adaptive { top_k } => format!("adaptive{}", top(top_k)),
             Strategy::Global { top_k } => format!("global threshold{}", top(top_k)),
             Strategy::PerClass { top_k } => format!("per-class thresholds{}", top(top_k)),
-            Strategy::ThresholdLogit { top_k } => format!("TH logit{}", top(top_k)),
         }
     }
 
@@ -89,7 +90,7 @@ impl Strategy {
         search: &ThresholdSearch,
     ) -> Result<Tuned> {
         let (thresholds, score) = match *self {
-            Strategy::Adaptive { top_k } | Strategy::ThresholdLogit { top_k } => {
+            Strategy::Adaptive { top_k } => {
                 let decided = adaptive::decide(dev, top_k)?;
                 (Thresholds::None, micro_f1(&decided, gold)?)
             }
@@ -112,7 +113,7 @@ impl Strategy {
     /// The strategy ready to decide without tuning; only the threshold-free ones can.
     pub fn untuned(&self) -> Result<Tuned> {
         match self {
-            Strategy::Adaptive { .. } | Strategy::ThresholdLogit { .. } => Ok(Tuned {
+            Strategy::Adaptive { .. } => Ok(Tuned {
                 strategy: *self,
                 thresholds: Thresholds::None,
                 dev: None,
@@ -129,9 +130,6 @@ impl Tuned {
     pub fn decide(&self, scores: &ScoreMatrix) -> Result<Decisions> {
         match (&self.strategy, &self.thresholds) {
             (Strategy::Adaptive { top_k }, _) => adaptive::decide(scores, *top_k),
-            (Strategy::ThresholdLogit { top_k }, _) => {
-                adaptive::decide_by_threshold_logit(scores, *top_k)
-            }
             (Strategy::Global { top_k }, Thresholds::Global(t)) => {
                 global::decide(scores, *t, *top_k)
             }
@@ -211,6 +209,15 @@ pub fn micro_f1(predicted: &Decisions, gold: &Decisions) -> Result<MicroF1> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_that_spell_the_adaptive_rule_threshold_logit_still_read() {
+        let old: Strategy =
+            serde_json::from_str(r#"{"kind":"threshold_logit","top_k":4}"#).unwrap();
+        assert_eq!(old, Strategy::Adaptive { top_k: 4 });
+        let written = serde_json::to_string(&old).unwrap();
+        assert_eq!(written, r#"{"kind":"adaptive","top_k":4}"#);
+    }
 
     #[test]
     fn micro_f1_counts_cells() {

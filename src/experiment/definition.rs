@@ -34,9 +34,23 @@ pub struct Row {
     #[serde(default)]
     pub encoder: Option<String>,
     pub decision: Strategy,
+    /// How the table names the decision when the rule's own name would mislead: the adaptive
+    /// rule on a BCE-trained model is the paper's "TH logit" decision. Default: the rule's
+    /// name ([`Strategy::label`]).
+    #[serde(default)]
+    pub decision_label: Option<String>,
     /// The paper's numbers for this row, by column; absent where the paper has none.
     #[serde(default)]
     pub paper: BTreeMap<String, f64>,
+}
+
+impl Row {
+    /// The decision as the table prints it.
+    pub fn decision_label(&self) -> String {
+        self.decision_label
+            .clone()
+            .unwrap_or_else(|| self.decision.label())
+    }
 }
 
 /// Which data a table runs on.

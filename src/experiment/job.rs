@@ -28,7 +28,8 @@ pub struct ModelJob {
     /// Its durable record (may not exist).
     pub record: PathBuf,
     /// The decision rules its record scores: every rule a table row asks of the variant, and
-    /// the four of Table 6 (adaptive, TH logit, global, per-class).
+    /// Table 6's three (adaptive, which on a BCE model is its TH-logit decision; global;
+    /// per-class).
     pub strategies: Vec<Strategy>,
     /// The resolved config, or why this model cannot be trained here.
     pub config: std::result::Result<RunConfig, String>,

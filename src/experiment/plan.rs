@@ -61,7 +61,7 @@ pub fn render(defs: &Definitions, tables: &[&Table], profile: &str, seeds: usize
                 row.encoder
                     .as_ref()
                     .map_or(String::new(), |e| format!(" ({e})")),
-                row.decision.label(),
+                row.decision_label(),
                 paper.join(" / ")
             );
         }

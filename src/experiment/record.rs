@@ -3,10 +3,10 @@
 //!
 //! A record holds everything any table row, any thresholding strategy of Table 6, Figure 4 and
 //! the training curves need, computed once when the model finishes: for each decision rule
-//! (adaptive, TH logit, global and per-class thresholds tuned on dev, and whatever other rule a
-//! table asks of the variant) the tuned thresholds and the dev and test F1 / Ign F1 / precision /
-//! recall / intra / inter scores, dev F1 by entity count, the loss and dev F1 of every epoch and
-//! the best epoch; and how it was made (a hash of the resolved config, git commit, data sha256s,
+//! (adaptive, which on a BCE model is its TH-logit decision; global and per-class thresholds
+//! tuned on dev; whatever other rule a table asks of the variant) the tuned thresholds and the
+//! dev and test F1 / Ign F1 / precision / recall / intra / inter scores, dev F1 by entity
+//! count, the loss and dev F1 of every epoch and the best epoch; and how it was made (a hash of the resolved config, git commit, data sha256s,
 //! encoder, backend, CPU, threads, time, date). Tables are built from records alone, so a fresh
 //! clone regenerates every committed table in seconds, without run folders or logits.
 //!

@@ -109,7 +109,7 @@ pub fn render(table: &Table, result: &TableResult) -> String {
     let _ = writeln!(out, "{header}\n{rule}");
     let mut notes = Vec::new();
     for row in &result.rows {
-        let _ = write!(out, "| {} | {} |", row.label, row.decision.label());
+        let _ = write!(out, "| {} | {} |", row.label, row.decision_label);
         for cell in &row.cells {
             let _ = write!(out, " {} |", ours(cell, &mut notes));
             let _ = write!(

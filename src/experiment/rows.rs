@@ -49,6 +49,9 @@ pub struct RowResult {
     pub label: String,
     pub variant: String,
     pub decision: Strategy,
+    /// [`crate::experiment::definition::Row::decision_label`].
+    #[serde(default)]
+    pub decision_label: String,
     pub seeds: Vec<u64>,
     pub cells: Vec<Cell>,
     /// DocRED rows: dev F1 by entity-count bucket (the row's decision, tuned on dev).
@@ -130,6 +133,7 @@ pub fn fill_table(table: &Table, jobs: &[ModelJob], states: &[JobState]) -> Resu
             label: row.label.clone(),
             variant: row.variant.clone(),
             decision: row.decision,
+            decision_label: row.decision_label(),
             seeds,
             cells,
             dev_by_entities: buckets,

@@ -99,7 +99,6 @@ fn strategies_for(defs: &Definitions, base: &str, variant: &str) -> Vec<Strategy
     let (top_k, threshold_top_k) = if base == "docred" { (4, 0) } else { (1, 1) };
     let mut out = vec![
         Strategy::Adaptive { top_k },
-        Strategy::ThresholdLogit { top_k },
         Strategy::Global {
             top_k: threshold_top_k,
         },

@@ -161,7 +161,7 @@ fn dev_tuned_strategies_decide_test() {
     let search = ThresholdSearch::default();
     for strategy in [
         Strategy::Adaptive { top_k: 4 },
-        Strategy::ThresholdLogit { top_k: 0 },
+        Strategy::Adaptive { top_k: 0 },
         Strategy::Global { top_k: 0 },
         Strategy::PerClass { top_k: 0 },
     ] {
