@@ -11,14 +11,6 @@ use atlop::bench::step::{bench_step, StepBenchConfig};
 use atlop::encoder::Precision;
 
 /// `f32` or `bf16` (the encoder's products; bf16 is for GPUs).
-fn parse_precision(s: &str) -> Result<Precision, String> {
-    match s {
-        "f32" => Ok(Precision::F32),
-        "bf16" => Ok(Precision::Bf16),
-        other => Err(format!("{other:?}: give f32 or bf16")),
-    }
-}
-
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Forward and forward+backward of the encoder, and peak memory (default: MiniLM, 4 x 512),
@@ -31,7 +23,7 @@ pub enum BenchCommand {
         #[arg(long, value_enum)]
         random: Option<RandomShape>,
         /// The products' dtype: f32, or bf16 (for GPUs; emulated and slower on the CPU).
-        #[arg(long, default_value = "f32", value_parser = parse_precision)]
+        #[arg(long, default_value = "f32")]
         precision: Precision,
         /// Documents per batch.
         #[arg(long, default_value_t = 4)]
@@ -84,7 +76,7 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 2)]
         warmup: usize,
         /// The encoder's products' dtype: f32, or bf16 (for GPUs).
-        #[arg(long, default_value = "f32", value_parser = parse_precision)]
+        #[arg(long, default_value = "f32")]
         precision: Precision,
     },
     /// Encoder inference (no graph) over a whole dataset: documents per second.

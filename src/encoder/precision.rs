@@ -26,6 +26,18 @@ pub enum Precision {
     Bf16,
 }
 
+/// The config's spellings (`f32`, `bf16`), taken from the serde names so that the command line
+/// and the TOML accept the same words.
+impl std::str::FromStr for Precision {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        use serde::de::{value::Error, IntoDeserializer};
+        Self::deserialize(IntoDeserializer::<Error>::into_deserializer(s))
+            .map_err(|_| format!("{s:?}: give f32 or bf16"))
+    }
+}
+
 impl Precision {
     /// `a @ b`, computed in this precision, returned in f32.
     pub fn matmul<B: Backend, const D: usize>(
@@ -73,6 +85,14 @@ mod tests {
     use crate::backend::Cpu;
     use burn::nn::LinearConfig;
     use burn::tensor::{DType, Distribution};
+
+    #[test]
+    fn the_command_line_takes_the_config_spellings() {
+        assert_eq!("f32".parse::<Precision>(), Ok(Precision::F32));
+        assert_eq!("bf16".parse::<Precision>(), Ok(Precision::Bf16));
+        let err = "fp16".parse::<Precision>().unwrap_err();
+        assert!(err.contains("give f32 or bf16"), "{err}");
+    }
 
     #[test]
     fn bf16_products_are_close_to_f32_and_come_back_as_f32() {
