@@ -32,7 +32,8 @@ pub fn run(
         docs: docs.map(parse_docs).transpose()?,
         result_json,
     };
-    let report = evaluate_run::<atlop::backend::Selected>(&options, &Default::default())?;
+    let device = atlop::backend::device(0).map_err(anyhow::Error::msg)?;
+    let report = evaluate_run::<atlop::backend::Selected>(&options, &device)?;
     match report {
         Some(r) => {
             let (precision, recall) = match (&r.docred, &r.bio) {

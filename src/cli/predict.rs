@@ -60,14 +60,15 @@ fn check_output_folder(path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
-    predict::<atlop::backend::Selected>(args)
+    let device = atlop::backend::device(0).map_err(anyhow::Error::msg)?;
+    predict::<atlop::backend::Selected>(args, &device)
 }
 
-fn predict<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
+fn predict<B: Backend>(args: &PredictArgs, device: &B::Device) -> anyhow::Result<()> {
     for path in [&args.output, &args.html].into_iter().flatten() {
         check_output_folder(path)?;
     }
-    let mut predictor = Predictor::<B>::open(&args.run, &Default::default())?;
+    let mut predictor = Predictor::<B>::open(&args.run, device)?;
     if let Some(n) = args.batch_size {
         predictor = predictor.with_batch_size(n);
     }
