@@ -288,29 +288,40 @@ fn tracked(
 mod tests {
     use super::*;
     use crate::kernels::heads::testing::{inputs, reference_with_probs, HEADS, SEED};
-    use burn::tensor::{Distribution, Tolerance};
+    use burn::tensor::{Distribution, TensorData, Tolerance};
+
+    type B = CpuAutodiff;
+    /// Context, probabilities and the q/k/v gradients of the loss
+    /// `sum(context * w_context) + sum(probs * w_probs)`: both outputs feed it, as in ATLOP
+    /// (context -> next layers, probabilities -> LOP).
+    type Checked = (TensorData, TensorData, [TensorData; 3]);
+
+    fn outputs_and_grads(
+        (context, probs): (Tensor<B, 3>, Tensor<B, 4>),
+        (w_context, w_probs): (&Tensor<B, 3>, &Tensor<B, 4>),
+        (q, k, v): &Qkv<B>,
+    ) -> Checked {
+        let loss =
+            (context.clone() * w_context.clone()).sum() + (probs.clone() * w_probs.clone()).sum();
+        let grads = loss.backward();
+        let grad = |t: &Tensor<B, 3>| t.grad(&grads).expect("input is tracked").into_data();
+        (
+            context.into_data(),
+            probs.into_data(),
+            [grad(q), grad(k), grad(v)],
+        )
+    }
 
     #[test]
     fn fused_probabilities_and_context_match_the_composite_ops_with_gradients() {
-        type B = CpuAutodiff;
         let ((q, k, v), bias) = inputs::<B>();
         let (q, k, v) = (q.require_grad(), k.require_grad(), v.require_grad());
         let device = q.device();
         let w_context = Tensor::<B, 3>::random(q.dims(), Distribution::Normal(0.0, 1.0), &device);
         let w_probs =
             Tensor::<B, 4>::random([2, HEADS, 5, 5], Distribution::Normal(0.0, 1.0), &device);
-        // Both outputs feed the loss, as in ATLOP (context -> next layers, probs -> LOP).
-        let grads_of = |(context, probs): (Tensor<B, 3>, Tensor<B, 4>)| {
-            let loss = (context.clone() * w_context.clone()).sum()
-                + (probs.clone() * w_probs.clone()).sum();
-            let grads = loss.backward();
-            let grad = |t: &Tensor<B, 3>| t.grad(&grads).expect("input is tracked").into_data();
-            (
-                context.into_data(),
-                probs.into_data(),
-                [grad(&q), grad(&k), grad(&v)],
-            )
-        };
+        let qkv = (q.clone(), k.clone(), v.clone());
+        let grads_of = |outputs| outputs_and_grads(outputs, (&w_context, &w_probs), &qkv);
         let drop = 0.3;
         let want = grads_of(reference_with_probs(
             (q.clone(), k.clone(), v.clone()),
@@ -360,7 +371,6 @@ mod tests {
 
     #[test]
     fn packed_rows_give_the_real_rows_of_the_padded_grid_with_gradients() {
-        type B = CpuAutodiff;
         // Document 0 is 5 positions long, document 1 has 3 real ones (its last 2 keys masked).
         let ((q, k, v), bias) = inputs::<B>();
         let (q, k, v) = (q.require_grad(), k.require_grad(), v.require_grad());
@@ -376,17 +386,9 @@ mod tests {
                 prob: 0.3,
             })
         };
-        let grads_of = |context: Tensor<B, 3>, probs: Tensor<B, 4>| {
-            let loss = (context.clone() * w_context.clone()).sum()
-                + (probs.clone() * w_probs.clone()).sum();
-            let grads = loss.backward();
-            let grad = |t: &Tensor<B, 3>| t.grad(&grads).expect("input is tracked").into_data();
-            (
-                context.into_data(),
-                probs.into_data(),
-                [grad(&q), grad(&k), grad(&v)],
-            )
-        };
+        let qkv = (q.clone(), k.clone(), v.clone());
+        let grads_of =
+            |context, probs| outputs_and_grads((context, probs), (&w_context, &w_probs), &qkv);
         let (padded, padded_probs) = fused_context_and_probs(
             (q.clone(), k.clone(), v.clone()),
             &bias,
