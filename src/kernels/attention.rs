@@ -42,7 +42,7 @@ struct Saved {
 /// Forward on slices. `key_bias` `[batch, len]` is added to every query's scores; `docs` holds
 /// each document's real length and first row ([`Docs`]); `keep` `[batch, heads, len, len]`
 /// holds `0` or `1 / (1 - p)` (dropout of the probabilities).
-/// Returns the context `[batch, len, width]` and the probabilities before dropout.
+/// Returns the context (laid out as q: `shape.rows`) and the probabilities before dropout.
 fn forward_values(
     shape: AttentionShape,
     (q, k, v): (&[f32], &[f32], &[f32]),
@@ -124,7 +124,8 @@ impl Backward<Cpu, 3> for FusedAttentionBackward {
     }
 }
 
-/// The context `[batch, len, heads * head_dim]` from the projections and the key bias
+/// The context, laid out as the projections ([`RowLayout`]: `[batch, len, heads * head_dim]` or
+/// packed `[1, real, heads * head_dim]`), from the projections and the key bias
 /// `[batch, 1, 1, len]`, when `B` is burn-flex (with or without autodiff) and the inputs are f32.
 /// Otherwise the projections come back for the composite path.
 pub fn fused_context<B: Backend>(

@@ -3,7 +3,8 @@
 //!
 //! - [`ProbsBackward`]: `q`, `k` -> `dropout(softmax(q k^T / sqrt(d) + key_bias))`
 //!   `[batch, heads, len, len]`, as `transformers` returns the attentions;
-//! - [`ContextBackward`]: those probabilities and `v` -> the context `[batch, len, width]`.
+//! - [`ContextBackward`]: those probabilities and `v` -> the context, laid out as `v`
+//!   (`[batch, len, width]`, or packed `[1, real, width]`: [`RowLayout`]).
 //!
 //! Same per-(document, head) tasks ([`super::heads`]) as [`super::attention`]; composed from
 //! burn's ops this layer took five times as long as a fused one (124 ms vs 25 ms forward on the
@@ -163,7 +164,7 @@ impl Backward<Cpu, 2> for ContextBackward {
     }
 }
 
-/// `(context [batch, len, width], probabilities after dropout [batch, heads, len, len])` when
+/// `(context laid out as q, probabilities after dropout [batch, heads, len, len])` when
 /// `B` is burn-flex and the inputs are f32; otherwise the projections come back.
 #[allow(clippy::type_complexity)]
 pub fn fused_context_and_probs<B: Backend>(
