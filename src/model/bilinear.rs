@@ -94,13 +94,17 @@ impl<B: Backend> GroupBilinear<B> {
         let c = self.bilinear.weight.dims()[1];
         // burn stores the weight [d_in, d_out] = [(g, i, j), C] -> [g, i, j * C].
         let w = self.bilinear.weight.val().reshape([g, k, k * c]);
-        let zh = z_head.reshape([n, g, k]).swap_dims(0, 1); // [g, N, i]
+        // zh: [g, N, i]; zt: [g * N, 1, j]; t: [g * N, j, C].
+        let zh = z_head.reshape([n, g, k]).swap_dims(0, 1);
         let zt = z_tail
             .reshape([n, g, k])
             .swap_dims(0, 1)
-            .reshape([g, n, k, 1]); // [g, N, j, 1]
-        let t = zh.matmul(w).reshape([g, n, k, c]); // [g, N, j, C]
-        let logits = (t * zt).sum_dim(2).sum_dim(0).reshape([n, c]); // [N, C]
+            .reshape([g * n, 1, k]);
+        let t = zh.matmul(w).reshape([g * n, k, c]);
+        // The sum over j as a batched matmul, not a broadcast multiply and a sum: one pass over
+        // `t` (N x emb x C values: ~280 MB for 4 documents with the plain bilinear) instead of
+        // three, forward and backward.
+        let logits = zt.matmul(t).reshape([g, n, c]).sum_dim(0).reshape([n, c]); // [N, C]
         match &self.bilinear.bias {
             Some(bias) => logits + bias.val().reshape([1, c]),
             None => logits,
