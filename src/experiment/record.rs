@@ -56,12 +56,17 @@ pub struct ModelRecord {
     pub provenance: RecordProvenance,
 }
 
-/// The mean training loss and the whole-dev-set F1 (the run's decision rule) of one epoch.
+/// The mean training loss and the whole-dev-set F1 (the run's decision rule) of one epoch, and
+/// its wall time with its dev pass.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EpochPoint {
     pub epoch: usize,
     pub train_loss: Option<f64>,
     pub dev_f1_pct: Option<f64>,
+    /// `None` in records of runs trained before `metrics.jsonl` stamped process starts
+    /// ([`crate::train::epoch_times`]), and for their first epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
 }
 
 /// The best model under one decision rule, tuned on dev and applied unchanged to test.
@@ -284,6 +289,10 @@ pub fn build_record(
         });
     }
     let curves = epoch_curves(run_dir)?;
+    let metrics = run_dir.join("metrics.jsonl");
+    let seconds = crate::train::epoch_times::epoch_seconds(
+        &std::fs::read_to_string(&metrics).map_err(|e| AtlopError::io(&metrics, e))?,
+    );
     let epochs = (1..=config.training.epochs)
         .map(|epoch| {
             let at = |points: &[(f64, f64)]| {
@@ -296,6 +305,7 @@ pub fn build_record(
                 epoch,
                 train_loss: at(&curves.loss),
                 dev_f1_pct: at(&curves.dev_f1),
+                seconds: seconds.get(&epoch).copied(),
             }
         })
         .collect();

@@ -48,6 +48,7 @@ pub mod clipping;
 pub mod dashboard;
 pub mod dev_score;
 pub mod epoch_loader;
+pub mod epoch_times;
 pub mod metrics;
 pub mod optimizer;
 pub mod renderer;

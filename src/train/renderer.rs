@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
+use std::time::SystemTime;
 
 use burn::train::metric::{MetricDefinition, MetricId};
 use burn::train::renderer::{
@@ -301,6 +302,11 @@ pub fn truncate_metrics(path: &Path, last_epoch: usize) -> Result<()> {
     Ok(())
 }
 
+fn unix_seconds(t: SystemTime) -> f64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// Appends one JSON object per training iteration and per finished validation to
 /// `metrics.jsonl`, then hands everything to the renderer it wraps.
 pub struct JsonlRenderer {
@@ -311,13 +317,29 @@ pub struct JsonlRenderer {
 }
 
 impl JsonlRenderer {
-    /// Opens (appending: a resumed run continues the file) `path`.
-    pub fn new(inner: Box<dyn MetricsRenderer>, path: &Path) -> Result<Self> {
-        let file = std::fs::OpenOptions::new()
+    /// Opens (appending: a resumed run continues the file) `path` and stamps the start of this
+    /// training process: `{"split": "start", "epoch": first_epoch, "unix_seconds": started}`,
+    /// where `first_epoch` is the epoch it trains first and `started` when the process began
+    /// (set-up included). With it, each epoch's wall time survives restarts
+    /// ([`super::epoch_times`]); the stamp is an epoch's line, so a resume drops it with the
+    /// interrupted epoch's other lines.
+    pub fn new(
+        inner: Box<dyn MetricsRenderer>,
+        path: &Path,
+        first_epoch: usize,
+        started: SystemTime,
+    ) -> Result<Self> {
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(|e| AtlopError::io(path, e))?;
+        let start = serde_json::json!({
+            "split": super::epoch_times::START_SPLIT,
+            "epoch": first_epoch,
+            "unix_seconds": unix_seconds(started),
+        });
+        writeln!(file, "{start}").map_err(|e| AtlopError::io(path, e))?;
         Ok(Self {
             inner,
             file,
@@ -327,10 +349,9 @@ impl JsonlRenderer {
     }
 
     fn write(&mut self, split: &str, item: &TrainingProgress, values: &BTreeMap<String, f64>) {
-        // Wall-clock stamp: step and dev-pass times are measured from it (`--dry-run`).
-        let unix_seconds = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
+        // Wall-clock stamp: step, dev-pass and epoch times are measured from it (`--dry-run`,
+        // the records' training time).
+        let unix_seconds = unix_seconds(SystemTime::now());
         let record = serde_json::json!({
             "split": split,
             "unix_seconds": unix_seconds,

@@ -6,7 +6,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use burn::tensor::backend::AutodiffBackend;
 use burn::train::renderer::MetricsRenderer;
@@ -93,6 +93,7 @@ pub fn train_on<B: AutodiffBackend>(
     devices: Vec<B::Device>,
 ) -> Result<TrainSummary> {
     let started = Instant::now();
+    let started_at = SystemTime::now();
     let Some(device) = devices.first().cloned() else {
         return Err(AtlopError::Invalid(
             "training needs one device at least".into(),
@@ -262,6 +263,8 @@ pub fn train_on<B: AutodiffBackend>(
     let renderer = JsonlRenderer::new(
         renderer(dashboard, t.log_every, info, interrupter.clone()),
         &folder.metrics(),
+        resume_epoch + 1,
+        started_at,
     )?;
     let mut training =
         SupervisedTraining::new(&folder.path, Arc::new(train_loader), Arc::new(valid_loader))

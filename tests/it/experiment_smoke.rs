@@ -160,6 +160,27 @@ fn ablation_table_survives_a_kill_and_trains_each_model_once() {
         7,
         "one record per model"
     );
+    // Each record's training time is the sum of its epochs' wall times, every epoch timed: the
+    // killed model's too, whose first epoch ran in the killed process.
+    for entry in std::fs::read_dir(&records).unwrap() {
+        let path = entry.unwrap().path();
+        let record: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let epochs: Vec<f64> = record["epochs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seconds"].as_f64().expect("every epoch timed"))
+            .collect();
+        assert_eq!(epochs.len(), 2, "{}", path.display());
+        assert!(epochs.iter().all(|s| *s > 0.0), "{}", path.display());
+        let total = record["provenance"]["training_seconds"].as_f64().unwrap();
+        assert!(
+            (total - epochs.iter().sum::<f64>()).abs() < 1e-6,
+            "{}: {total} s against epochs {epochs:?}",
+            path.display()
+        );
+    }
 
     let table_dir = results.join("ablation/smoke");
     let rows: serde_json::Value =

@@ -22,6 +22,7 @@ pub(crate) fn sample() -> ModelRecord {
             epoch: 1,
             train_loss: Some(0.5),
             dev_f1_pct: Some(40.0),
+            seconds: Some(61.5),
         }],
         decisions: vec![DecisionScores {
             strategy: Strategy::PerClass { top_k: 0 },
