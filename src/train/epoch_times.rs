@@ -17,7 +17,8 @@ use std::collections::BTreeMap;
 pub const START_SPLIT: &str = "start";
 
 /// Seconds of each epoch that has both ends stamped, by epoch. An epoch whose start is unknown
-/// (folders written before start stamps, or the first epoch of such a folder) is absent.
+/// (trained before the folder's first start stamp, by a binary that did not write them) is
+/// absent.
 pub fn epoch_seconds(metrics_jsonl: &str) -> BTreeMap<usize, f64> {
     let mut starts: BTreeMap<usize, f64> = BTreeMap::new();
     let mut ends: BTreeMap<usize, f64> = BTreeMap::new();
@@ -43,9 +44,16 @@ pub fn epoch_seconds(metrics_jsonl: &str) -> BTreeMap<usize, f64> {
             _ => {}
         }
     }
+    // The previous dev pass marks an epoch's start only where processes stamped their starts
+    // (a start stamp at or before that epoch): before that, a restart left no trace, and the
+    // previous dev pass may belong to a process that ended hours earlier.
+    let stamped_from = starts.keys().next().copied().unwrap_or(usize::MAX);
     ends.iter()
         .filter_map(|(&epoch, &end)| {
-            let begin = match (starts.get(&epoch), ends.get(&(epoch.wrapping_sub(1)))) {
+            let previous = ends
+                .get(&(epoch.wrapping_sub(1)))
+                .filter(|_| epoch > stamped_from);
+            let begin = match (starts.get(&epoch), previous) {
                 (Some(&s), Some(&previous)) => s.max(previous),
                 (Some(&s), None) => s,
                 (None, Some(&previous)) => previous,
@@ -97,16 +105,24 @@ mod tests {
     }
 
     #[test]
-    fn a_folder_without_start_stamps_times_only_the_epochs_after_its_first() {
+    fn epochs_before_the_first_start_stamp_are_not_timed() {
+        // Epochs 1-2 by a binary that did not stamp starts (it may have restarted unseen), then
+        // a stamping process from epoch 3.
         let text = [
             line("train", 1, 5.0),
             line("valid", 1, 60.0),
             line("valid", 2, 130.0),
+            line("start", 3, 5_000.0),
+            line("valid", 3, 5_070.0),
+            line("valid", 4, 5_130.0),
         ]
         .join("\n");
         let times = epoch_seconds(&text);
         assert_eq!(times.get(&1), None);
-        assert_eq!(times.get(&2), Some(&70.0));
-        assert_eq!(total_seconds(&text, 2), None);
+        assert_eq!(times.get(&2), None);
+        assert_eq!(times.get(&3), Some(&70.0));
+        assert_eq!(times.get(&4), Some(&60.0));
+        assert_eq!(total_seconds(&text, 4), None);
+        assert!(epoch_seconds(&text[..text.find("start").unwrap()]).is_empty());
     }
 }
