@@ -62,6 +62,11 @@ pub fn device(index: usize) -> Result<burn::tensor::Device<Selected>, String> {
     }
 }
 
+/// Device 0 of the build's backend: what every command except `train --devices` runs on.
+pub fn default_device() -> crate::error::Result<burn::tensor::Device<Selected>> {
+    device(0).map_err(crate::error::AtlopError::Invalid)
+}
+
 /// A backend as people name it: `CPU (burn-flex, f32)`, `CUDA (burn-cuda, f32)`, with
 /// `+ autodiff` for training backends; the Rust type path for any other backend.
 pub fn describe<B: 'static>() -> String {

@@ -121,7 +121,7 @@ impl std::fmt::Display for EncoderBenchReport {
 /// The benchmark on this build's backend ([`crate::backend::SelectedAutodiff`]: the CPU by
 /// default, CUDA with `--features cuda`), on its device 0.
 pub fn bench_encoder(cfg: &EncoderBenchConfig) -> Result<EncoderBenchReport> {
-    let device = crate::backend::device(0).map_err(AtlopError::Invalid)?;
+    let device = crate::backend::default_device()?;
     bench_encoder_on::<crate::backend::SelectedAutodiff>(cfg, &device)
 }
 

@@ -55,7 +55,7 @@ impl std::fmt::Display for InferenceBenchReport {
 
 /// The benchmark on this build's backend ([`crate::backend::Selected`]), device 0.
 pub fn bench_inference(cfg: &InferenceBenchConfig) -> Result<InferenceBenchReport> {
-    let device = crate::backend::device(0).map_err(AtlopError::Invalid)?;
+    let device = crate::backend::default_device()?;
     bench_inference_on::<crate::backend::Selected>(cfg, &device)
 }
 

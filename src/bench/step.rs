@@ -162,7 +162,7 @@ pub fn set_threads(threads: usize) -> Result<()> {
 
 /// The benchmark on this build's backend ([`crate::backend::SelectedAutodiff`]), device 0.
 pub fn bench_step(cfg: &StepBenchConfig) -> Result<StepBenchReport> {
-    let device = crate::backend::device(0).map_err(AtlopError::Invalid)?;
+    let device = crate::backend::default_device()?;
     bench_step_on::<crate::backend::SelectedAutodiff>(cfg, &device)
 }
 

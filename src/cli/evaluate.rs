@@ -32,7 +32,7 @@ pub fn run(
         docs: docs.map(parse_docs).transpose()?,
         result_json,
     };
-    let device = atlop::backend::device(0).map_err(anyhow::Error::msg)?;
+    let device = atlop::backend::default_device()?;
     let report = evaluate_run::<atlop::backend::Selected>(&options, &device)?;
     match report {
         Some(r) => {

@@ -76,7 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.seeds
         ),
     };
-    let device = atlop::backend::device(0).map_err(anyhow::Error::msg)?;
+    let device = atlop::backend::default_device()?;
     type B = atlop::backend::SelectedAutodiff;
     if args.dry_run {
         println!("{}", estimate::<B>(&defs, &tables, &options, &device)?);

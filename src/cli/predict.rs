@@ -60,7 +60,7 @@ fn check_output_folder(path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
-    let device = atlop::backend::device(0).map_err(anyhow::Error::msg)?;
+    let device = atlop::backend::default_device()?;
     predict::<atlop::backend::Selected>(args, &device)
 }
 
