@@ -18,7 +18,8 @@ pub fn exp(x: f32) -> f32 {
     // arithmetic, so it vectorises on every x86-64 (`f32::round` is a libm call before SSE4.1).
     const ROUND: f32 = 12_582_912.0;
     let clamped = x.clamp(-87.3, 88.0);
-    let n = (clamped * LOG2E + ROUND) - ROUND;
+    let shifted = clamped * LOG2E + ROUND;
+    let n = shifted - ROUND;
     let r = clamped - n * LN2_HI - n * LN2_LO;
     // Plain `a * b + c`, not `mul_add`: without FMA in the target, `mul_add` is a library call.
     let p = 1.987_569_1e-4_f32;
@@ -28,7 +29,11 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 0.5;
     let e_r = p * r * r + r + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // `n` as an integer, read from `shifted`'s low mantissa bits (`shifted` = 1.5 * 2^23 + n,
+    // |n| <= 127): integer lanes. `n as i32` is a saturating conversion, which the compiler
+    // does one lane at a time (scalar convert, compare, select): it was most of a softmax row.
+    let n_int = shifted.to_bits() as i32 - ROUND.to_bits() as i32;
+    let scale = f32::from_bits(((n_int + 127) as u32) << 23);
     let y = e_r * scale;
     if x < -87.3 {
         0.0
