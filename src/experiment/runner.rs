@@ -23,8 +23,8 @@ use crate::config::RunConfig;
 use crate::decision::Strategy;
 use crate::error::{AtlopError, Result};
 use crate::pipeline::{load_documents, split_scores};
-use crate::train::{epoch_times, latest_checkpoint};
 use crate::train::run::{train, Dashboard, TrainTarget};
+use crate::train::{epoch_times, latest_checkpoint};
 use crate::trained_run::TrainedRun;
 
 /// The campaign's table order: Table 5 fills first, then 6 (same models), 3, 4.

@@ -42,29 +42,42 @@ struct Saved {
 /// Forward on slices. `key_bias` `[batch, len]` is added to every query's scores; `docs` holds
 /// each document's real length and first row ([`Docs`]); `keep` `[batch, heads, len, len]`
 /// holds `0` or `1 / (1 - p)` (dropout of the probabilities).
-/// Returns the context (laid out as q: `shape.rows`) and the probabilities before dropout.
+/// Returns the context (laid out as q: `shape.rows`) and, with `keep_probs` (a backward pass
+/// will need them), the probabilities before dropout. Without it each worker reuses one
+/// `len x len` scratch block: inference then neither allocates nor zero-fills the
+/// `[batch, heads, len, len]` buffer (50 MB a layer for 4 documents of 512 tokens).
 fn forward_values(
     shape: AttentionShape,
     (q, k, v): (&[f32], &[f32], &[f32]),
     (key_bias, docs): (&[f32], &Docs),
     keep: Option<&[f32]>,
-) -> (Vec<f32>, Vec<f32>) {
+    keep_probs: bool,
+) -> (Vec<f32>, Option<Vec<f32>>) {
     let AttentionShape { len, heads, .. } = shape;
     let mut context = vec![0f32; shape.row_values()];
-    let mut probs = vec![0f32; shape.batch * heads * len * len];
     let out = SharedMut(context.as_mut_ptr());
+    let task_body = |task: usize, p: &mut [f32]| {
+        let t = shape.task(task, docs);
+        head_probs(shape, (q, k), key_bias, t, p);
+        let keep = keep.map(|keep| &keep[task * len * len..(task + 1) * len * len]);
+        // SAFETY: head h of document b owns its columns of the context: no other task writes
+        // them.
+        unsafe { head_context(shape, &apply_keep(p, keep), v, t, out) };
+    };
+    if !keep_probs {
+        // Each task writes and reads only its own `n x n` block of the scratch (`head_probs`,
+        // `head_context`), so what an earlier task left there is never read.
+        (0..shape.batch * heads)
+            .into_par_iter()
+            .for_each_init(|| vec![0f32; len * len], |p, task| task_body(task, p));
+        return (context, None);
+    }
+    let mut probs = vec![0f32; shape.batch * heads * len * len];
     probs
         .par_chunks_mut(len * len)
         .enumerate()
-        .for_each(|(task, p)| {
-            let t = shape.task(task, docs);
-            head_probs(shape, (q, k), key_bias, t, p);
-            let keep = keep.map(|keep| &keep[task * len * len..(task + 1) * len * len]);
-            // SAFETY: head h of document b owns its columns of the context: no other task
-            // writes them.
-            unsafe { head_context(shape, &apply_keep(p, keep), v, t, out) };
-        });
-    (context, probs)
+        .for_each(|(task, p)| task_body(task, p));
+    (context, Some(probs))
 }
 
 /// Gradients of q, k, v from the gradient of the context.
@@ -170,7 +183,7 @@ fn try_fused<B: Backend>(
     );
     if let (Ok(q), Ok(k), Ok(v)) = plain_inputs {
         let prims = [q, k, v].map(|t| t.into_primitive().tensor());
-        let (context, _) = forward_on(shape, &prims, (&bias, &docs), keep.as_deref())?;
+        let (context, _) = forward_on(shape, &prims, (&bias, &docs), keep.as_deref(), false)?;
         return downcast(Tensor::<Cpu, 3>::from_primitive(TensorPrimitive::Float(
             context,
         )))
@@ -179,15 +192,23 @@ fn try_fused<B: Backend>(
     None
 }
 
-/// Forward on flex tensors: the context tensor and the probabilities before dropout.
+/// Forward on flex tensors: the context tensor and, with `keep_probs`, the probabilities
+/// before dropout.
 fn forward_on(
     shape: AttentionShape,
     [q, k, v]: &[FlexTensor; 3],
     bias: (&[f32], &Docs),
     keep: Option<&Vec<f32>>,
-) -> Option<(FlexTensor, Vec<f32>)> {
+    keep_probs: bool,
+) -> Option<(FlexTensor, Option<Vec<f32>>)> {
     let (q, k, v) = (f32_values(q)?, f32_values(k)?, f32_values(v)?);
-    let (context, probs) = forward_values(shape, (&q, &k, &v), bias, keep.map(Vec::as_slice));
+    let (context, probs) = forward_values(
+        shape,
+        (&q, &k, &v),
+        bias,
+        keep.map(Vec::as_slice),
+        keep_probs,
+    );
     let dims = shape.rows;
     Some((flex_tensor(context, &dims), probs))
 }
@@ -201,7 +222,6 @@ fn tracked(
 ) -> Option<Tensor<CpuAutodiff, 3>> {
     let [q, k, v] = inputs.map(|t| t.into_primitive().tensor());
     let prims = [q.primitive, k.primitive, v.primitive];
-    let (context, probs) = forward_on(shape, &prims, (bias, &docs), keep.as_deref())?;
     let nodes = [q.node, k.node, v.node];
     let out = match FusedAttentionBackward
         .prepare::<NoCheckpointing>(nodes)
@@ -209,6 +229,7 @@ fn tracked(
         .stateful()
     {
         OpsKind::Tracked(prep) => {
+            let (context, probs) = forward_on(shape, &prims, (bias, &docs), keep.as_deref(), true)?;
             let [q, k, v] = prims;
             let saved = Saved {
                 shape,
@@ -216,12 +237,15 @@ fn tracked(
                 q,
                 k,
                 v,
-                probs: Arc::new(probs),
+                probs: Arc::new(probs?),
                 keep,
             };
             prep.finish(saved, context)
         }
-        OpsKind::UnTracked(prep) => prep.finish(context),
+        OpsKind::UnTracked(prep) => {
+            let (context, _) = forward_on(shape, &prims, (bias, &docs), keep.as_deref(), false)?;
+            prep.finish(context)
+        }
     };
     Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
 }
