@@ -3,7 +3,59 @@
 //! step's CPU time in `perf` before these kernels).
 //!
 //! [`simd_fn!`] compiles a loop body for AVX-512, AVX2+FMA and the baseline, and picks one at
-//! run time by CPU feature detection.
+//! run time by CPU feature detection, capped by `ATLOP_SIMD` ([`simd_level`]).
+
+use std::sync::OnceLock;
+
+/// The instruction sets [`simd_fn!`] compiles for, narrowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SimdLevel {
+    /// x86-64's baseline (SSE2), and every other architecture.
+    Baseline,
+    /// AVX2 + FMA.
+    Avx2,
+    /// AVX-512 F + VL (with AVX2 + FMA).
+    Avx512,
+}
+
+/// The widest level this CPU runs, lowered by `ATLOP_SIMD=avx2` or `ATLOP_SIMD=baseline`: on an
+/// AVX-512 machine that runs (and tests) the kernels' AVX2 and baseline code, which the machines
+/// without AVX-512 take. (`gemm`'s products keep their own detection.) Read once.
+pub fn simd_level() -> SimdLevel {
+    static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        let cap = match std::env::var("ATLOP_SIMD").as_deref() {
+            Err(_) | Ok("") | Ok("avx512") => SimdLevel::Avx512,
+            Ok("avx2") => SimdLevel::Avx2,
+            Ok("baseline") => SimdLevel::Baseline,
+            Ok(other) => {
+                eprintln!(
+                    "warning: ATLOP_SIMD={other:?} is not one of avx512, avx2, baseline: ignored"
+                );
+                SimdLevel::Avx512
+            }
+        };
+        detected_level().min(cap)
+    })
+}
+
+fn detected_level() -> SimdLevel {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            return SimdLevel::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return SimdLevel::Avx2;
+        }
+    }
+    SimdLevel::Baseline
+}
 
 /// `exp(x)` for f32, relative error below 3e-7 on [-87.3, 88]; 0 below (where the true value is
 /// subnormal), +inf above 88 (the true value is within 2^2 of f32::MAX up to 88.7).
@@ -103,8 +155,7 @@ pub fn max(values: &[f32]) -> f32 {
 }
 
 /// Defines a function whose body is compiled three times (AVX-512, AVX2 + FMA, baseline
-/// x86-64) and runs the widest version the CPU supports, detected at each call (a cached
-/// check). The body is a plain loop over slices; the compiler vectorises it for each target.
+/// x86-64) and runs the version of [`simd_level`] (read at each call: a cached value). The body is a plain loop over slices; the compiler vectorises it for each target.
 /// (A closure handed to a `#[target_feature]` function is not reliably inlined into it, and
 /// then runs as baseline code; a named `#[inline(always)]` body is.)
 macro_rules! simd_fn {
@@ -127,17 +178,13 @@ macro_rules! simd_fn {
                 fn avx2($($arg: $ty),*) {
                     body($($arg),*)
                 }
-                if std::arch::is_x86_feature_detected!("avx512f")
-                    && std::arch::is_x86_feature_detected!("avx512vl")
-                {
-                    // SAFETY: the CPU has the features `avx512` is compiled for.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
+                match $crate::kernels::math::simd_level() {
+                    // SAFETY: `simd_level` never exceeds what the CPU has: the features
+                    // `avx512` is compiled for.
+                    $crate::kernels::math::SimdLevel::Avx512 => return unsafe { avx512($($arg),*) },
                     // SAFETY: as above, for `avx2`.
-                    return unsafe { avx2($($arg),*) };
+                    $crate::kernels::math::SimdLevel::Avx2 => return unsafe { avx2($($arg),*) },
+                    $crate::kernels::math::SimdLevel::Baseline => {}
                 }
             }
             body($($arg),*)
@@ -149,6 +196,41 @@ pub(crate) use simd_fn;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fused kernels' tests again in child processes capped at AVX2 and at the baseline
+    /// (`ATLOP_SIMD`): on an AVX-512 machine their narrower code runs nowhere else.
+    #[test]
+    fn kernel_tests_pass_at_every_narrower_simd_level() {
+        if let Ok(cap) = std::env::var("ATLOP_SIMD") {
+            // A child (or a caller's own cap): check that the cap took effect.
+            let want = match cap.as_str() {
+                "avx2" => SimdLevel::Avx2,
+                "baseline" => SimdLevel::Baseline,
+                _ => SimdLevel::Avx512,
+            };
+            assert!(
+                simd_level() <= want,
+                "{:?} under ATLOP_SIMD={cap}",
+                simd_level()
+            );
+            eprintln!("ATLOP_SIMD={cap} is set: the narrower levels are not run again");
+            return;
+        }
+        let exe = std::env::current_exe().unwrap();
+        for cap in ["avx2", "baseline"] {
+            let out = std::process::Command::new(&exe)
+                .args(["kernels::", "--test-threads=2"])
+                .env("ATLOP_SIMD", cap)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "ATLOP_SIMD={cap}:\n{text}");
+            assert!(
+                text.contains("test result: ok"),
+                "ATLOP_SIMD={cap}:\n{text}"
+            );
+        }
+    }
 
     #[test]
     fn reductions_cover_every_element() {

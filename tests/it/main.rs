@@ -37,6 +37,7 @@ mod model_end_to_end;
 mod predict_smoke;
 mod serial;
 mod shared_inputs;
+mod simd_levels;
 mod smoke_config;
 mod train_checkpoint;
 mod train_dashboard;
