@@ -5,7 +5,7 @@
 //! checkpoint, and the epoch that was in progress is trained again. The time of the last process
 //! alone undercounts such a run, and the span from the first stamp to the last counts the hours a
 //! machine sat idle between two processes. So each process stamps its start (a `start` line with
-//! the epoch it trains first, written by [`super::renderer::JsonlRenderer::new`]) and each epoch
+//! the epoch it trains first, written by [`super::metrics_log::JsonlRenderer::new`]) and each epoch
 //! ends with its dev pass's `valid` line: an epoch began at its own process's start stamp, else at
 //! the previous epoch's `valid` stamp. An epoch's time then includes the set-up of a process that
 //! began with it and the checkpoint writes before it, never idle time between processes, and

@@ -50,6 +50,7 @@ pub mod dev_score;
 pub mod epoch_loader;
 pub mod epoch_times;
 pub mod metrics;
+pub mod metrics_log;
 pub mod optimizer;
 pub mod renderer;
 pub mod run;

@@ -16,7 +16,8 @@ use super::best::{BestModel, KeepBestAndLast};
 use super::dashboard::{DashboardInfo, TerminalDashboard};
 use super::epoch_loader::EpochLoader;
 use super::metrics::{DevProgress, DevReports, DevScore, GroupRate, LossValue, Throughput};
-use super::renderer::{JsonlRenderer, PlainRenderer};
+use super::metrics_log::JsonlRenderer;
+use super::renderer::PlainRenderer;
 use super::{latest_checkpoint, remove_stale_temp_files, CheckpointRecorder};
 use super::{OptimizerConfig, WarmupLinearDecayConfig};
 use crate::batch::AtlopBatcher;
@@ -128,7 +129,7 @@ pub fn train_on<B: AutodiffBackend>(
             let epoch = latest_checkpoint(&folder.path)?
                 .ok_or_else(|| run_error(&path, "no complete checkpoint to resume from"))?;
             // The epoch that was in progress is trained again: its log lines go.
-            super::renderer::truncate_metrics(&folder.metrics(), epoch)?;
+            super::metrics_log::truncate_metrics(&folder.metrics(), epoch)?;
             (folder.clone(), folder.read_config()?, epoch)
         }
     };

@@ -7,7 +7,7 @@ use burn::data::dataloader::Progress;
 use burn::train::metric::{
     MetricAttributes, MetricDefinition, MetricEntry, MetricId, NumericEntry, SerializedEntry,
 };
-use burn::train::renderer::{MetricState, TrainingProgress};
+use burn::train::renderer::{MetricState, MetricsRenderer, TrainingProgress};
 
 pub fn definition(id: &str, name: &str) -> MetricDefinition {
     MetricDefinition {
@@ -46,5 +46,26 @@ pub fn aggregated(value: f64) -> NumericEntry {
     NumericEntry::Aggregated {
         aggregated_value: value,
         count: 1,
+    }
+}
+
+/// What a renderer sees of two epochs of two iterations and a dev pass each (loss 1.0 then 0.5;
+/// the dev F1 pending, then 42.5).
+pub fn drive<R: MetricsRenderer>(r: &mut R) {
+    r.register_metric(definition("loss", "Loss"));
+    r.register_metric(definition("f1", "Dev F1"));
+    for epoch in 1..=2 {
+        for it in 1..=2 {
+            r.update_train(state("loss", NumericEntry::Value(1.0 / it as f64)));
+            r.render_train(progress(epoch, 2, it * 2, 4, it), vec![]);
+        }
+        let pending = NumericEntry::Aggregated {
+            aggregated_value: 0.0,
+            count: 0,
+        };
+        r.update_valid(state("f1", pending));
+        r.render_valid(progress(epoch, 2, 1, 2, 1), vec![]);
+        r.update_valid(state("f1", aggregated(42.5)));
+        r.render_valid(progress(epoch, 2, 2, 2, 2), vec![]);
     }
 }
