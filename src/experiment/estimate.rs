@@ -35,11 +35,12 @@ pub fn estimate<B: AutodiffBackend>(
             if !measured.iter().any(|(b, _, _)| *b == job.base) {
                 measured.push((
                     job.base.clone(),
-                    r.provenance.training_seconds,
+                    r.typical_seconds(),
                     format!(
-                        "measured: {} took {:.0} min",
+                        "measured: {} took {:.0} min, {:.0} min at its median epoch",
                         job.label(),
-                        r.provenance.training_seconds / 60.0
+                        r.provenance.training_seconds / 60.0,
+                        r.typical_seconds() / 60.0
                     ),
                 ));
             }

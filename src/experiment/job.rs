@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::profile::Profile;
+use super::definition::Table;
+use super::profile::{column_ref, Profile};
 use super::record::{config_hash, ModelRecord, RecordKey};
 use crate::config::RunConfig;
 use crate::decision::Strategy;
@@ -33,6 +34,21 @@ pub struct ModelJob {
     pub strategies: Vec<Strategy>,
     /// The resolved config, or why this model cannot be trained here.
     pub config: std::result::Result<RunConfig, String>,
+}
+
+impl ModelJob {
+    /// Whether this model is behind one of `table`'s cells: a row's variant and encoder, on the
+    /// dataset of one of its columns (Table 4's `atlop` row is not DocRED's `atlop` model).
+    pub fn is_in(&self, table: &Table) -> bool {
+        table
+            .rows
+            .iter()
+            .any(|r| r.variant == self.variant && r.encoder == self.encoder)
+            && table
+                .columns
+                .iter()
+                .any(|c| column_ref(table.dataset, c).base == self.base)
+    }
 }
 
 /// Where a model stands.

@@ -114,4 +114,41 @@ mod tests {
             .expect("BCE model");
         assert_eq!(bce.rows.len(), 4, "{:?}", bce.rows);
     }
+
+    #[test]
+    fn a_table_owns_the_models_of_its_rows_on_its_columns_datasets() {
+        let defs = Definitions::load(Path::new("experiments")).expect("experiments/ loads");
+        let [main, bio] = ["main", "bio"].map(|t| defs.table(t).expect("shipped table"));
+        let dir = Path::new("unused");
+        let jobs = crate::experiment::runner::plan_jobs(
+            &defs,
+            &[main, bio],
+            crate::experiment::profile::Profile::Local,
+            1,
+            dir,
+            dir,
+        );
+        let owned = |table: &Table| -> Vec<String> {
+            let mut labels: Vec<String> = jobs
+                .iter()
+                .filter(|j| j.is_in(table))
+                .map(|j| format!("{}/{}", j.base, j.variant))
+                .collect();
+            labels.sort();
+            labels
+        };
+        // Table 4's ATLOP row is CDR's and GDA's ATLOP, never DocRED's (same variant name).
+        assert!(
+            owned(bio).iter().all(|l| !l.starts_with("docred/")),
+            "{:?}",
+            owned(bio)
+        );
+        assert!(owned(bio).contains(&"cdr/atlop".to_string()));
+        assert!(
+            owned(main).iter().all(|l| l.starts_with("docred/")),
+            "{:?}",
+            owned(main)
+        );
+        assert!(owned(main).contains(&"docred/baseline".to_string()));
+    }
 }

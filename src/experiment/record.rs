@@ -158,6 +158,19 @@ impl SplitScores {
 }
 
 impl ModelRecord {
+    /// What the model takes with the cores to itself, for estimates: the median of its timed
+    /// epochs times its number of epochs, when at least half of them are timed (an epoch slowed
+    /// by a build or paused for a benchmark does not inflate it); else the measured
+    /// `training_seconds`. The tables report the measured time.
+    pub fn typical_seconds(&self) -> f64 {
+        let mut timed: Vec<f64> = self.epochs.iter().filter_map(|e| e.seconds).collect();
+        if timed.is_empty() || timed.len() * 2 < self.epochs.len() {
+            return self.provenance.training_seconds;
+        }
+        timed.sort_by(f64::total_cmp);
+        timed[timed.len() / 2] * self.epochs.len() as f64
+    }
+
     /// The scores under `strategy`, when the record has them.
     pub fn decision(&self, strategy: &Strategy) -> Option<&DecisionScores> {
         self.decisions.iter().find(|d| &d.strategy == strategy)

@@ -185,9 +185,8 @@ pub fn train_jobs<B: AutodiffBackend>(
                         job.record.display()
                     );
                     if step_seconds.is_none() && record.provenance.steps > 0 {
-                        step_seconds = Some(
-                            record.provenance.training_seconds / record.provenance.steps as f64,
-                        );
+                        step_seconds =
+                            Some(record.typical_seconds() / record.provenance.steps as f64);
                     }
                     continue;
                 }

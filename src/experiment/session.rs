@@ -134,13 +134,18 @@ fn write_tables_from(
     states: &[JobState],
     options: &ExperimentOptions,
 ) -> Result<Vec<PathBuf>> {
-    let provenance = provenance(jobs, states, options);
     let mut written = Vec::new();
     for table in tables {
+        // The table's own models: its header reads the same whichever command rewrote it.
+        let own: Vec<(&ModelJob, &JobState)> = jobs
+            .iter()
+            .zip(states)
+            .filter(|(job, _)| job.is_in(table))
+            .collect();
         let result = TableResult {
             table: table.name.clone(),
             title: table.title.clone(),
-            provenance: provenance.clone(),
+            provenance: provenance(&own, options),
             rows: fill_table(table, jobs, states)?,
         };
         let dir = write_table(&options.results_dir, table, &result)?;
@@ -153,9 +158,9 @@ fn write_tables_from(
     Ok(written)
 }
 
-/// How the tables were made, from the records of the finished models alone (no volatile
-/// values: regenerating committed tables from the same records changes nothing).
-fn provenance(jobs: &[ModelJob], states: &[JobState], options: &ExperimentOptions) -> Provenance {
+/// How a table was made, from the records of its finished models alone (no volatile values:
+/// regenerating committed tables from the same records changes nothing).
+fn provenance(jobs: &[(&ModelJob, &JobState)], options: &ExperimentOptions) -> Provenance {
     let mut data_files = BTreeSet::new();
     let mut encoders = BTreeSet::new();
     let mut seeds = BTreeSet::new();
@@ -164,7 +169,7 @@ fn provenance(jobs: &[ModelJob], states: &[JobState], options: &ExperimentOption
     let mut commits = BTreeSet::new();
     let mut training_seconds = 0.0;
     let mut finished = 0;
-    for (job, state) in jobs.iter().zip(states) {
+    for &(job, state) in jobs {
         let JobState::Recorded(record) = state else {
             continue;
         };

@@ -124,11 +124,7 @@ pub fn training_charts(table: &Table, jobs: &[ModelJob], states: &[JobState]) ->
         let JobState::Recorded(record) = state else {
             continue;
         };
-        if !table
-            .rows
-            .iter()
-            .any(|r| r.variant == job.variant && r.encoder == job.encoder)
-        {
+        if !job.is_in(table) {
             continue;
         }
         let label = job.label();
@@ -203,14 +199,31 @@ pub fn write_figures(
         return Ok(Vec::new());
     }
     let mut written = Vec::new();
-    if let Some(chart) = entity_count_chart(table, result) {
-        written.extend(draw(&dir.join("figure4"), &[chart])?);
+    match entity_count_chart(table, result) {
+        Some(chart) => written.extend(draw(&dir.join("figure4"), &[chart])?),
+        None => remove_figure(&dir.join("figure4"))?,
     }
     let charts = training_charts(table, jobs, states);
-    if !charts.is_empty() {
+    if charts.is_empty() {
+        remove_figure(&dir.join("training_curves"))?;
+    } else {
         written.extend(draw(&dir.join("training_curves"), &charts)?);
     }
     Ok(written)
+}
+
+/// Removes `<base>.svg` and `<base>.png` left by an earlier run: a figure with nothing to draw
+/// now must not show what it drew then.
+fn remove_figure(base: &Path) -> Result<()> {
+    for ext in ["svg", "png"] {
+        let path = base.with_extension(ext);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(AtlopError::io(&path, e)),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -85,3 +85,28 @@ fn records_round_trip_and_answer_columns() {
     let err = ModelRecord::read(&path).unwrap_err().to_string();
     assert!(err.contains("record format"), "{err}");
 }
+
+#[test]
+fn typical_time_is_the_median_epoch_when_most_epochs_are_timed() {
+    let mut record = sample();
+    let epoch = |epoch, seconds| EpochPoint {
+        epoch,
+        train_loss: None,
+        dev_f1_pct: None,
+        seconds,
+    };
+    // Four epochs, one of them paused for 10 minutes: the median epoch, not the sum.
+    record.epochs = vec![
+        epoch(1, Some(60.0)),
+        epoch(2, Some(660.0)),
+        epoch(3, Some(62.0)),
+        epoch(4, Some(64.0)),
+    ];
+    record.provenance.training_seconds = 846.0;
+    assert_eq!(record.typical_seconds(), 4.0 * 64.0);
+    // Fewer than half timed (a run begun before the stamps): the measured time.
+    record.epochs[1].seconds = None;
+    record.epochs[2].seconds = None;
+    record.epochs[3].seconds = None;
+    assert_eq!(record.typical_seconds(), 846.0);
+}
