@@ -26,6 +26,7 @@ use crate::decision::{Decisions, Strategy, Thresholds};
 use crate::error::{AtlopError, Result};
 use crate::evaluation::whole_set::SetReport;
 use crate::run_folder::{now_unix, timestamp, DataFile, RunFolder, RunManifest};
+use crate::train::epoch_times;
 use crate::trained_run::TrainedRun;
 
 use super::figures::epoch_curves;
@@ -63,8 +64,8 @@ pub struct EpochPoint {
     pub epoch: usize,
     pub train_loss: Option<f64>,
     pub dev_f1_pct: Option<f64>,
-    /// `None` in records of runs trained before `metrics.jsonl` stamped process starts
-    /// ([`crate::train::epoch_times`]), and for their first epoch.
+    /// `None` for the epochs a run trained before `metrics.jsonl` stamped process starts
+    /// ([`crate::train::epoch_times`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,
 }
@@ -243,7 +244,8 @@ pub struct RecordKey<'a> {
     pub seed: u64,
 }
 
-/// What the run's training cost, from the runner.
+/// What the run's training cost by the runner's account (the sessions that finished it): the
+/// record's time when not every epoch is timed from `metrics.jsonl`.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainingCost {
     pub seconds: f64,
@@ -303,9 +305,13 @@ pub fn build_record(
     }
     let curves = epoch_curves(run_dir)?;
     let metrics = run_dir.join("metrics.jsonl");
-    let seconds = crate::train::epoch_times::epoch_seconds(
+    let seconds = epoch_times::epoch_seconds(
         &std::fs::read_to_string(&metrics).map_err(|e| AtlopError::io(&metrics, e))?,
     );
+    // Every epoch timed: their sum, exact across restarts. Else (a run begun before the start
+    // stamps) the finished sessions' time, a lower bound.
+    let training_seconds =
+        epoch_times::total_seconds(&seconds, config.training.epochs).unwrap_or(cost.seconds);
     let epochs = (1..=config.training.epochs)
         .map(|epoch| {
             let at = |points: &[(f64, f64)]| {
@@ -348,7 +354,7 @@ pub fn build_record(
             backend: manifest.backend,
             cpu: crate::machine::cpu_description(),
             threads: rayon::current_num_threads(),
-            training_seconds: cost.seconds,
+            training_seconds,
             steps: cost.steps,
             epochs: config.training.epochs,
             finished_unix,

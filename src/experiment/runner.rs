@@ -23,8 +23,8 @@ use crate::config::RunConfig;
 use crate::decision::Strategy;
 use crate::error::{AtlopError, Result};
 use crate::pipeline::{load_documents, split_scores};
+use crate::train::latest_checkpoint;
 use crate::train::run::{train, Dashboard, TrainTarget};
-use crate::train::{epoch_times, latest_checkpoint};
 use crate::trained_run::TrainedRun;
 
 /// The campaign's table order: Table 5 fills first, then 6 (same models), 3, 4.
@@ -240,19 +240,11 @@ pub fn train_jobs<B: AutodiffBackend>(
     Ok(())
 }
 
-/// The training time of a finished run folder: the sum of its epochs' wall times from the stamps
-/// in `metrics.jsonl` (exact across restarts, see [`crate::train::epoch_times`]). Folders
-/// trained before those stamps existed fall back to the seconds of the sessions that finished
-/// (`sessions.jsonl`, else `finished.json`): a lower bound when a process was interrupted.
+/// The training time of a finished run folder by the sessions that finished it: the seconds of
+/// each, from `sessions.jsonl`, or the last session's from `finished.json` for folders without
+/// one. A lower bound when a process was interrupted; [`build_record`] uses it only for run
+/// folders whose epochs are not all timed.
 fn finished_cost(job: &ModelJob, config: &RunConfig) -> Result<TrainingCost> {
-    let metrics = job.dir.join("metrics.jsonl");
-    let text = std::fs::read_to_string(&metrics).map_err(|e| AtlopError::io(&metrics, e))?;
-    if let Some(seconds) = epoch_times::total_seconds(&text, config.training.epochs) {
-        return Ok(TrainingCost {
-            seconds,
-            steps: steps_of(config)?,
-        });
-    }
     let marker = job.marker();
     let text = std::fs::read_to_string(&marker).map_err(|e| AtlopError::io(&marker, e))?;
     let finished: Finished = serde_json::from_str(&text).map_err(|e| AtlopError::Json {

@@ -18,6 +18,18 @@ pub enum SimdLevel {
     Avx512,
 }
 
+impl SimdLevel {
+    /// The level an `ATLOP_SIMD` value names (`avx512`, `avx2`, `baseline`).
+    fn named(name: &str) -> Option<Self> {
+        match name {
+            "avx512" => Some(Self::Avx512),
+            "avx2" => Some(Self::Avx2),
+            "baseline" => Some(Self::Baseline),
+            _ => None,
+        }
+    }
+}
+
 /// The widest level this CPU runs, lowered by `ATLOP_SIMD=avx2` or `ATLOP_SIMD=baseline`: on an
 /// AVX-512 machine that runs (and tests) the kernels' AVX2 and baseline code, which the machines
 /// without AVX-512 take. (`gemm`'s products keep their own detection.) Read once.
@@ -25,15 +37,13 @@ pub fn simd_level() -> SimdLevel {
     static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
     *LEVEL.get_or_init(|| {
         let cap = match std::env::var("ATLOP_SIMD").as_deref() {
-            Err(_) | Ok("") | Ok("avx512") => SimdLevel::Avx512,
-            Ok("avx2") => SimdLevel::Avx2,
-            Ok("baseline") => SimdLevel::Baseline,
-            Ok(other) => {
+            Err(_) | Ok("") => SimdLevel::Avx512,
+            Ok(name) => SimdLevel::named(name).unwrap_or_else(|| {
                 eprintln!(
-                    "warning: ATLOP_SIMD={other:?} is not one of avx512, avx2, baseline: ignored"
+                    "warning: ATLOP_SIMD={name:?} is not one of avx512, avx2, baseline: ignored"
                 );
                 SimdLevel::Avx512
-            }
+            }),
         };
         detected_level().min(cap)
     })
@@ -155,7 +165,8 @@ pub fn max(values: &[f32]) -> f32 {
 }
 
 /// Defines a function whose body is compiled three times (AVX-512, AVX2 + FMA, baseline
-/// x86-64) and runs the version of [`simd_level`] (read at each call: a cached value). The body is a plain loop over slices; the compiler vectorises it for each target.
+/// x86-64) and runs the version of [`simd_level`] (read at each call: a cached value). The
+/// body is a plain loop over slices; the compiler vectorises it for each target.
 /// (A closure handed to a `#[target_feature]` function is not reliably inlined into it, and
 /// then runs as baseline code; a named `#[inline(always)]` body is.)
 macro_rules! simd_fn {
@@ -203,11 +214,7 @@ mod tests {
     fn kernel_tests_pass_at_every_narrower_simd_level() {
         if let Ok(cap) = std::env::var("ATLOP_SIMD") {
             // A child (or a caller's own cap): check that the cap took effect.
-            let want = match cap.as_str() {
-                "avx2" => SimdLevel::Avx2,
-                "baseline" => SimdLevel::Baseline,
-                _ => SimdLevel::Avx512,
-            };
+            let want = SimdLevel::named(&cap).unwrap_or(SimdLevel::Avx512);
             assert!(
                 simd_level() <= want,
                 "{:?} under ATLOP_SIMD={cap}",

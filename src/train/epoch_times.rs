@@ -64,9 +64,9 @@ pub fn epoch_seconds(metrics_jsonl: &str) -> BTreeMap<usize, f64> {
         .collect()
 }
 
-/// The summed time of epochs `1..=epochs`, or `None` when any of them is not timed.
-pub fn total_seconds(metrics_jsonl: &str, epochs: usize) -> Option<f64> {
-    let times = epoch_seconds(metrics_jsonl);
+/// The summed time of epochs `1..=epochs` of [`epoch_seconds`]' `times`, or `None` when any of
+/// them is not timed.
+pub fn total_seconds(times: &BTreeMap<usize, f64>, epochs: usize) -> Option<f64> {
     (1..=epochs)
         .map(|e| times.get(&e).copied())
         .sum::<Option<f64>>()
@@ -99,9 +99,9 @@ mod tests {
         assert_eq!(times.get(&1), Some(&60.0));
         assert_eq!(times.get(&2), Some(&70.0));
         assert_eq!(times.get(&3), Some(&65.0));
-        assert_eq!(total_seconds(&text, 3), Some(195.0));
+        assert_eq!(total_seconds(&times, 3), Some(195.0));
         // An epoch without its dev pass is not timed, so neither is the whole run.
-        assert_eq!(total_seconds(&text, 4), None);
+        assert_eq!(total_seconds(&times, 4), None);
     }
 
     #[test]
@@ -122,7 +122,7 @@ mod tests {
         assert_eq!(times.get(&2), None);
         assert_eq!(times.get(&3), Some(&70.0));
         assert_eq!(times.get(&4), Some(&60.0));
-        assert_eq!(total_seconds(&text, 4), None);
+        assert_eq!(total_seconds(&times, 4), None);
         assert!(epoch_seconds(&text[..text.find("start").unwrap()]).is_empty());
     }
 }
