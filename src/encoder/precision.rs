@@ -15,6 +15,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{FloatDType, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::kernels;
+
 /// The dtype of the encoder's matrix products.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -59,12 +61,12 @@ impl Precision {
     /// In f32 the batch and length are merged first: burn's `linear` on a 3-d input multiplies
     /// each document separately and, in the backward pass, builds one weight gradient per
     /// document and sums them; on `[batch * len, d_in]` both are one product. Same numbers, up
-    /// to summation order.
+    /// to summation order. On burn-flex the product is the fused [`kernels::linear`].
     pub fn linear<B: Backend>(self, linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
         match self {
             Precision::F32 => {
                 let [batch, len, d_in] = x.dims();
-                let y = linear.forward(x.reshape([batch * len, d_in]));
+                let y = kernels::linear::linear(linear, x.reshape([batch * len, d_in]));
                 let d_out = y.dims()[1];
                 y.reshape([batch, len, d_out])
             }

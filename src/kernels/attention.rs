@@ -24,7 +24,7 @@ use super::heads::{
     apply_keep, head_context, head_context_backward, head_probs, prepare, scores_backward,
     softmax_backward_rows, AttentionDropout, AttentionShape, Docs, Prepared, Qkv, RowLayout,
 };
-use super::{downcast, f32_values, flex_tensor, SharedMut};
+use super::{downcast, f32_values, flex_tensor, par_filled, SharedMut};
 use crate::backend::{Cpu, CpuAutodiff};
 
 /// What the backward pass needs: the inputs, the probabilities before dropout and the mask.
@@ -72,11 +72,7 @@ fn forward_values(
             .for_each_init(|| vec![0f32; len * len], |p, task| task_body(task, p));
         return (context, None);
     }
-    let mut probs = vec![0f32; shape.batch * heads * len * len];
-    probs
-        .par_chunks_mut(len * len)
-        .enumerate()
-        .for_each(|(task, p)| task_body(task, p));
+    let probs = par_filled(shape.batch * heads * len * len, len * len, task_body);
     (context, Some(probs))
 }
 

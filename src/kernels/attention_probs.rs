@@ -25,7 +25,7 @@ use super::heads::{
     head_context, head_context_backward, head_probs, prepare, scores_backward,
     softmax_backward_rows, times, AttentionDropout, AttentionShape, Docs, Prepared, Qkv, RowLayout,
 };
-use super::{downcast, f32_values, flex_tensor, Kernel, SharedMut};
+use super::{downcast, f32_values, flex_tensor, par_filled, Kernel, SharedMut};
 use crate::backend::{Cpu, CpuAutodiff};
 
 /// Probabilities before dropout, and after it when there is dropout: `(probs, dropped)`.
@@ -37,27 +37,17 @@ fn probs_values(
 ) -> (Vec<f32>, Option<Vec<f32>>) {
     let AttentionShape { len, heads, .. } = shape;
     let size = shape.batch * heads * len * len;
-    let mut probs = vec![0f32; size];
-    let mut dropped = if keep.is_some() {
-        vec![0f32; size]
-    } else {
-        Vec::new()
-    };
-    let out = SharedMut(dropped.as_mut_ptr());
-    probs
-        .par_chunks_mut(len * len)
-        .enumerate()
-        .for_each(|(task, p)| {
-            head_probs(shape, (q, k), key_bias, shape.task(task, docs), p);
-            if let Some(keep) = keep {
-                let square = task * len * len..(task + 1) * len * len;
-                // SAFETY: task `task` owns this square of `dropped`.
-                let dst =
-                    unsafe { std::slice::from_raw_parts_mut(out.at(square.start), len * len) };
-                times(p, &keep[square], dst);
-            }
-        });
-    (probs, keep.map(|_| dropped))
+    // Each task's square is zeroed by the task itself ([`par_filled`]), not up front.
+    let probs = par_filled(size, len * len, |task, p| {
+        head_probs(shape, (q, k), key_bias, shape.task(task, docs), p)
+    });
+    let dropped = keep.map(|keep| {
+        par_filled(size, len * len, |task, dst| {
+            let square = task * len * len..(task + 1) * len * len;
+            times(&probs[square.clone()], &keep[square], dst)
+        })
+    });
+    (probs, dropped)
 }
 
 #[derive(Debug, Clone)]
@@ -142,18 +132,14 @@ impl Backward<Cpu, 2> for ContextBackward {
         };
         let shape = s.shape;
         let AttentionShape { len, heads, .. } = shape;
-        let mut dp = vec![0f32; shape.batch * heads * len * len];
         let mut dv = vec![0f32; shape.row_values()];
         let out_v = SharedMut(dv.as_mut_ptr());
-        dp.par_chunks_mut(len * len)
-            .enumerate()
-            .for_each(|(task, dp)| {
-                let weights = &p[task * len * len..(task + 1) * len * len];
-                // SAFETY: `dp` is this task's square; head h of document b owns its columns of
-                // dv.
-                let t = shape.task(task, &s.docs);
-                unsafe { head_context_backward(shape, (weights, &v, &grad), t, dp, out_v) };
-            });
+        let dp = par_filled(shape.batch * heads * len * len, len * len, |task, dp| {
+            let weights = &p[task * len * len..(task + 1) * len * len];
+            // SAFETY: `dp` is this task's square; head h of document b owns its columns of dv.
+            let t = shape.task(task, &s.docs);
+            unsafe { head_context_backward(shape, (weights, &v, &grad), t, dp, out_v) };
+        });
         let [p_node, v_node] = ops.parents;
         if let Some(node) = p_node {
             grads.register::<Cpu>(node.id, flex_tensor(dp, &[shape.batch, heads, len, len]));

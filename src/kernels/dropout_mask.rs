@@ -4,9 +4,8 @@
 //! kernels ([`super::heads`]) for the attention probabilities' dropout; it lives here so that
 //! the kernels never import the encoder.
 
-use rayon::prelude::*;
-
 use super::math::simd_fn;
+use super::par_filled;
 
 /// Elements per parallel task; the mask depends only on (seed, index), not on this.
 const CHUNK: usize = 1 << 16;
@@ -16,14 +15,11 @@ pub fn keep_mask(seed: u64, n: usize, keep: f64) -> Vec<f32> {
     let scale = (1.0 / keep) as f32;
     // An element survives when its 32 random bits fall below keep * 2^32.
     let threshold = (keep * 4_294_967_296.0).min(u32::MAX as f64) as u64;
-    let mut mask = vec![0f32; n];
-    mask.par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(chunk, values)| {
-            let first_pair = (chunk * CHUNK) as u64 / 2;
-            fill_mask(values, (seed, first_pair), threshold, scale)
-        });
-    mask
+    // Tens of MB for an attention layer's mask: filled in parallel, never zeroed up front.
+    par_filled(n, CHUNK, |chunk, values| {
+        let first_pair = (chunk * CHUNK) as u64 / 2;
+        fill_mask(values, (seed, first_pair), threshold, scale)
+    })
 }
 
 simd_fn! {

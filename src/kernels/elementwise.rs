@@ -9,9 +9,8 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
-use rayon::prelude::*;
 
-use super::{downcast, f32_values, flex_tensor};
+use super::{downcast, f32_values, flex_tensor, par_filled};
 use crate::backend::{Cpu, CpuAutodiff};
 
 /// Elements per parallel task.
@@ -44,19 +43,18 @@ impl Elementwise {
 
     fn forward(self, x: &FlexTensor) -> Option<FlexTensor> {
         let values = f32_values(x)?;
-        let mut y = vec![0f32; values.len()];
-        y.par_chunks_mut(CHUNK)
-            .zip(values.par_chunks(CHUNK))
-            .for_each(|(y, x)| (self.values)(x, y));
+        let y = par_filled(values.len(), CHUNK, |chunk, y| {
+            (self.values)(&values[chunk * CHUNK..][..y.len()], y)
+        });
         Some(flex_tensor(y, x.shape().as_slice()))
     }
 
     fn backward(self, saved: &FlexTensor, grad: &FlexTensor) -> Option<FlexTensor> {
         let (values, grad_values) = (f32_values(saved)?, f32_values(grad)?);
-        let mut dx = vec![0f32; values.len()];
-        dx.par_chunks_mut(CHUNK)
-            .zip(values.par_chunks(CHUNK).zip(grad_values.par_chunks(CHUNK)))
-            .for_each(|(dx, (s, dy))| (self.grads)(s, dy, dx));
+        let dx = par_filled(values.len(), CHUNK, |chunk, dx| {
+            let at = chunk * CHUNK..chunk * CHUNK + dx.len();
+            (self.grads)(&values[at.clone()], &grad_values[at], dx)
+        });
         Some(flex_tensor(dx, saved.shape().as_slice()))
     }
 

@@ -25,6 +25,7 @@ mod elementwise;
 pub mod gelu;
 pub mod heads;
 pub mod layer_norm;
+pub mod linear;
 pub mod math;
 pub mod tanh;
 
@@ -51,6 +52,7 @@ pub enum Kernel {
     Gelu,
     Bilinear,
     LayerNorm,
+    Linear,
     AdamW,
     Tanh,
 }
@@ -62,6 +64,7 @@ impl Kernel {
             Kernel::Gelu => "gelu",
             Kernel::Bilinear => "bilinear",
             Kernel::LayerNorm => "layer_norm",
+            Kernel::Linear => "linear",
             Kernel::AdamW => "adamw",
             Kernel::Tanh => "tanh",
         }
@@ -99,6 +102,34 @@ pub(crate) fn f32_values(tensor: &FlexTensor) -> Option<Cow<'_, [f32]>> {
         Some(values) => Cow::Borrowed(values),
         None => Cow::Owned(tensor.to_contiguous().as_slice::<f32>()?.to_vec()),
     })
+}
+
+/// `n` values written in parallel by `fill(chunk_index, chunk)` over chunks of `chunk` values
+/// (the last may be shorter). Each task zeroes its own chunk just before filling it, where it is
+/// about to be in cache anyway, instead of the whole buffer being zero-filled up front: a
+/// zeroed allocation (`vec![0.0; n]`) is a serial `memset` on the calling thread while the
+/// workers wait, tens of MB for an encoder layer's activations.
+pub(crate) fn par_filled(
+    n: usize,
+    chunk: usize,
+    fill: impl Fn(usize, &mut [f32]) + Sync,
+) -> Vec<f32> {
+    use rayon::prelude::*;
+    use std::mem::MaybeUninit;
+    let mut values: Vec<f32> = Vec::with_capacity(n);
+    values.spare_capacity_mut()[..n]
+        .par_chunks_mut(chunk.max(1))
+        .enumerate()
+        .for_each(|(index, part)| {
+            part.fill(MaybeUninit::new(0.0));
+            // SAFETY: every element of `part` was just initialised; `MaybeUninit<f32>` has
+            // `f32`'s layout.
+            let part = unsafe { &mut *(part as *mut [MaybeUninit<f32>] as *mut [f32]) };
+            fill(index, part)
+        });
+    // SAFETY: the chunks cover `0..n` and each was initialised above.
+    unsafe { values.set_len(n) };
+    values
 }
 
 /// A flex tensor owning `values` with `shape`.

@@ -14,6 +14,7 @@ use super::localized_context::localized_context;
 use super::pooling::{entity_attention, entity_embeddings, EntityPooling};
 use crate::batch::HeadIndex;
 use crate::error::AtlopError;
+use crate::kernels::linear::linear;
 use crate::kernels::tanh::tanh;
 
 #[derive(Config, Debug)]
@@ -165,8 +166,8 @@ impl<B: Backend> AtlopHead<B> {
         } else {
             (heads, tails, None)
         };
-        let z_head = tanh(self.head_extractor.forward(head_in)); // [N, emb]
-        let z_tail = tanh(self.tail_extractor.forward(tail_in));
+        let z_head = tanh(linear(&self.head_extractor, head_in)); // [N, emb]
+        let z_tail = tanh(linear(&self.tail_extractor, tail_in));
         let logits = self.bilinear.forward(z_head, z_tail, self.bilinear_layout);
         let (pair_weights, pair_context) = match lop {
             Some(l) => (Some(l.weights), Some(l.context)),

@@ -24,12 +24,28 @@ fn mention_vectors<B: Backend>(
     mention_pos: &Tensor<B, 3, Int>,
 ) -> Tensor<B, 4> {
     let [b, e, m] = mention_pos.dims();
-    let h = hidden.dims()[2];
-    let index = mention_pos
-        .clone()
-        .reshape([b, e * m, 1])
-        .expand([b, e * m, h]); // [b, E*M, H]
-    hidden.gather(1, index).reshape([b, e, m, h])
+    let [_, l, h] = hidden.dims();
+    let rows = flat_rows(mention_pos.clone().reshape([b, 1, e * m]), l); // [b, 1, E*M]
+    hidden
+        .reshape([b * l, h])
+        .select(0, rows.reshape([b * e * m]))
+        .reshape([b, e, m, h])
+}
+
+/// Row numbers in the `[b * groups * L, ...]` flattening of a `[b, groups, L, ...]` tensor: for
+/// token positions `[b, groups, n]` (each in `0..L`), `((document * groups) + group) * L + position`.
+///
+/// The pooling picks whole rows (a mention's hidden vector, a mention token's attention row), so
+/// it selects rows of the flattened tensor rather than gathering element by element: same
+/// values, and the backward pass adds rows back instead of scattering every element through an
+/// index as large as the gradient (burn's `gather` backward, one thread).
+fn flat_rows<B: Backend>(positions: Tensor<B, 3, Int>, len: usize) -> Tensor<B, 3, Int> {
+    let [b, groups, n] = positions.dims();
+    let first = Tensor::<B, 1, Int>::arange(0..(b * groups) as i64, &positions.device())
+        .mul_scalar(len as i64)
+        .reshape([b, groups, 1])
+        .expand([b, groups, n]);
+    positions + first
 }
 
 /// Entity embeddings `[b, E, H]`; an entity with no surviving mention gets zeros (as the
@@ -69,14 +85,18 @@ fn masked_logsumexp<B: Backend>(x: Tensor<B, 4>, mask: Tensor<B, 4, Bool>) -> Te
 /// Entity attention `[b, heads, E, L]`: the mean of the last-layer attention rows at the
 /// entity's mentions (Sec. 2.3), zeros for an entity with no surviving mention.
 pub fn entity_attention<B: Backend>(attention: Tensor<B, 4>, index: &HeadIndex<B>) -> Tensor<B, 4> {
-    let [b, heads, _, l] = attention.dims();
+    let [b, heads, len, l] = attention.dims();
     let [_, mtot] = index.mention_tokens.dims();
-    let rows = index
+    let tokens = index
         .mention_tokens
         .clone()
-        .reshape([b, 1, mtot, 1])
-        .expand([b, heads, mtot, l]);
-    let mention_rows = attention.gather(2, rows); // [b, heads, Mtot, L]
+        .reshape([b, 1, mtot])
+        .expand([b, heads, mtot]);
+    let rows = flat_rows(tokens, len); // [b, heads, Mtot]
+    let mention_rows = attention
+        .reshape([b * heads * len, l])
+        .select(0, rows.reshape([b * heads * mtot]))
+        .reshape([b, heads, mtot, l]); // [b, heads, Mtot, L]
     let [_, e, _] = index.mention_average.dims();
     // Averaging as a matmul keeps the gathered rows at one per mention, not E x M slots.
     index
