@@ -10,6 +10,7 @@ use burn::tensor::{Int, Tensor};
 
 use crate::encoder::config::{EncoderConfig, ModelType};
 use crate::encoder::dropout::dropout;
+use crate::kernels::embedding::embedding;
 use crate::kernels::layer_norm::layer_norm;
 
 /// `BertEmbeddings` (also RoBERTa's, which differs only in how positions are numbered).
@@ -65,8 +66,9 @@ impl<B: Backend> BertEmbeddings<B> {
             ModelType::Roberta => (attention_mask.clone().cumsum(1) * attention_mask)
                 .add_scalar(self.pad_token_id as i64),
         };
-        let words = self.word_embeddings.forward(input_ids); // [batch, len, hidden]
-        let positions = self.position_embeddings.forward(positions); // [batch, len, hidden]
+        // `kernels::embedding` on burn-flex: the word table's dense gradient built in parallel.
+        let words = embedding(&self.word_embeddings, input_ids); // [batch, len, hidden]
+        let positions = embedding(&self.position_embeddings, positions); // [batch, len, hidden]
         let hidden = words.dims()[2];
         let token_type = self
             .token_type_embeddings

@@ -22,11 +22,13 @@ pub mod attention_probs;
 pub mod bilinear;
 pub mod dropout_mask;
 mod elementwise;
+pub mod embedding;
 pub mod gelu;
 pub mod heads;
 pub mod layer_norm;
 pub mod linear;
 pub mod math;
+pub mod pair_attention;
 pub mod tanh;
 
 use std::any::Any;
@@ -55,6 +57,8 @@ pub enum Kernel {
     Linear,
     AdamW,
     Tanh,
+    PairAttention,
+    Embedding,
 }
 
 impl Kernel {
@@ -67,6 +71,8 @@ impl Kernel {
             Kernel::Linear => "linear",
             Kernel::AdamW => "adamw",
             Kernel::Tanh => "tanh",
+            Kernel::PairAttention => "pair_attention",
+            Kernel::Embedding => "embedding",
         }
     }
 }

@@ -3,6 +3,8 @@
 
 use burn::tensor::{backend::Backend, Int, Tensor};
 
+use crate::kernels;
+
 /// Added to the weight sum before normalising (Eq. 12 of the reference implementation), so a
 /// pair whose entities attend nowhere in common gets a near-zero context instead of NaN.
 const NORM_EPS: f32 = 1e-5;
@@ -37,14 +39,20 @@ pub fn localized_context<B: Backend>(
 ) -> LocalizedContext<B> {
     let [b, heads, e, l] = entity_attention.dims();
     let [_, _, h] = hidden.dims();
-    let per_token = entity_attention.permute([0, 3, 2, 1]); // [b, L, E, heads]
-    let products = per_token
-        .clone()
-        .matmul(per_token.swap_dims(2, 3)) // [b, L, E, E]
-        .reshape([b, l, e * e])
-        .swap_dims(1, 2)
-        .reshape([b * e * e, l]); // one row per (doc, head, tail)
-    let q = products.select(0, pair_codes).div_scalar(heads as f32); // [N, L]
+    // On burn-flex the real pairs' rows are computed directly (`kernels::pair_attention`).
+    let q = match kernels::pair_attention::pair_products(&entity_attention, &pair_codes) {
+        Some(q) => q,
+        None => {
+            let per_token = entity_attention.permute([0, 3, 2, 1]); // [b, L, E, heads]
+            let products = per_token
+                .clone()
+                .matmul(per_token.swap_dims(2, 3)) // [b, L, E, E]
+                .reshape([b, l, e * e])
+                .swap_dims(1, 2)
+                .reshape([b * e * e, l]); // one row per (doc, head, tail)
+            products.select(0, pair_codes).div_scalar(heads as f32) // [N, L]
+        }
+    };
     let weights = q.clone().div(q.sum_dim(1).add_scalar(NORM_EPS)); // [N, L]
                                                                     // Eq. 12 per document: its pairs' rows against its own token states.
     let mut start = 0;
