@@ -8,15 +8,14 @@
 use std::sync::Arc;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::nn::Embedding;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorMetadata, TensorPrimitive};
 
-use super::{downcast, f32_values, flex_tensor, par_filled, Kernel};
+use super::{downcast, f32_values, flex_tensor, par_filled, record, Kernel};
 use crate::backend::{Cpu, CpuAutodiff};
 
 /// Values per parallel task when writing the gradient's zeros and the looked-up rows.
@@ -116,14 +115,7 @@ fn tracked(
     let weight = weight.into_primitive().tensor();
     let y = forward_on(&weight.primitive, &ids, shape)?;
     let dims = [weight.primitive.shape()[0], weight.primitive.shape()[1]];
-    let out = match EmbeddingBackward
-        .prepare::<NoCheckpointing>([weight.node])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish(Saved { ids, dims }, y),
-        OpsKind::UnTracked(prep) => prep.finish(y),
-    };
+    let out = record(EmbeddingBackward, [weight], y, |_| Saved { ids, dims });
     Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
 }
 

@@ -5,9 +5,8 @@
 //! the backward pass is one pass over the rows plus a reduction for `gamma` and `beta`.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::nn::LayerNorm;
 use burn::tensor::backend::Backend;
@@ -15,7 +14,7 @@ use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
 use rayon::prelude::*;
 
 use super::math::{self, simd_fn};
-use super::{downcast, f32_values, flex_tensor, Kernel};
+use super::{downcast, f32_values, flex_tensor, record, Kernel};
 use crate::backend::{Cpu, CpuAutodiff};
 
 /// Rows per parallel task.
@@ -213,27 +212,18 @@ fn tracked<const D: usize>(
     beta: Tensor<CpuAutodiff, 1>,
     eps: f32,
 ) -> Option<Tensor<CpuAutodiff, D>> {
-    let [x, gamma, beta] = [
+    let inputs = [
         x.into_primitive().tensor(),
         gamma.into_primitive().tensor(),
         beta.into_primitive().tensor(),
     ];
-    let (y, stats) = forward_on(&x.primitive, &gamma.primitive, &beta.primitive, eps)?;
-    let out = match LayerNormBackward
-        .prepare::<NoCheckpointing>([x.node, gamma.node, beta.node])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let saved = Saved {
-                x: x.primitive,
-                gamma: gamma.primitive,
-                stats: std::sync::Arc::new(stats),
-            };
-            prep.finish(saved, y)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(y),
-    };
+    let [x, gamma, beta] = inputs.each_ref().map(|t| &t.primitive);
+    let (y, stats) = forward_on(x, gamma, beta, eps)?;
+    let out = record(LayerNormBackward, inputs, y, |[x, gamma, _]| Saved {
+        x,
+        gamma,
+        stats: std::sync::Arc::new(stats),
+    });
     Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
 }
 

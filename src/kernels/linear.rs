@@ -12,16 +12,15 @@
 //! parallel, then over the blocks in order, so it is the same from run to run.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::nn::Linear;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
 use rayon::prelude::*;
 
-use super::{downcast, f32_values, flex_tensor, matmul, par_filled, Kernel, Threads, View};
+use super::{downcast, f32_values, flex_tensor, matmul, par_filled, record, Kernel, Threads, View};
 use crate::backend::{Cpu, CpuAutodiff};
 
 /// Rows per parallel task when filling the bias and summing its gradient.
@@ -206,26 +205,17 @@ fn tracked(
     weight: Tensor<CpuAutodiff, 2>,
     bias: Tensor<CpuAutodiff, 1>,
 ) -> Option<Tensor<CpuAutodiff, 2>> {
-    let (x, weight, bias) = (
+    let inputs = [
         x.into_primitive().tensor(),
         weight.into_primitive().tensor(),
         bias.into_primitive().tensor(),
-    );
-    let y = forward_on(&x.primitive, &weight.primitive, &bias.primitive)?;
-    let out = match LinearBackward
-        .prepare::<NoCheckpointing>([x.node, weight.node, bias.node])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let saved = Saved {
-                x: x.primitive,
-                weight: weight.primitive,
-            };
-            prep.finish(saved, y)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(y),
-    };
+    ];
+    let [x, weight, bias] = inputs.each_ref().map(|t| &t.primitive);
+    let y = forward_on(x, weight, bias)?;
+    let out = record(LinearBackward, inputs, y, |[x, weight, _]| Saved {
+        x,
+        weight,
+    });
     Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
 }
 

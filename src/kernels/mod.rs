@@ -138,6 +138,34 @@ pub(crate) fn par_filled(
     values
 }
 
+/// A tracked burn-flex tensor: its values and its node in the autodiff graph.
+pub(crate) type TrackedTensor = burn::tensor::ops::FloatTensor<CpuAutodiff>;
+
+/// Records `output`, computed by a kernel from `inputs`, in the autodiff graph with `op` as its
+/// backward: `state` (what the backward keeps) is built from the inputs' values only when some
+/// input needs a gradient; otherwise the output is recorded untracked.
+pub(crate) fn record<K, const N: usize>(
+    op: K,
+    inputs: [TrackedTensor; N],
+    output: FlexTensor,
+    state: impl FnOnce([FlexTensor; N]) -> K::State,
+) -> TrackedTensor
+where
+    K: burn::backend::autodiff::ops::Backward<Cpu, N>,
+{
+    use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+    use burn::backend::autodiff::ops::OpsKind;
+    let nodes = inputs.each_ref().map(|x| x.node.clone());
+    match op
+        .prepare::<NoCheckpointing>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(state(inputs.map(|x| x.primitive)), output),
+        OpsKind::UnTracked(prep) => prep.finish(output),
+    }
+}
+
 /// A flex tensor owning `values` with `shape`.
 pub(crate) fn flex_tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
     FlexTensor::from_data(burn::tensor::TensorData::new(values, shape.to_vec()))

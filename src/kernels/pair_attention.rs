@@ -14,14 +14,13 @@
 use std::sync::Arc;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorPrimitive};
 
-use super::{downcast, f32_values, flex_tensor, par_filled, Kernel};
+use super::{downcast, f32_values, flex_tensor, par_filled, record, Kernel};
 use crate::backend::{Cpu, CpuAutodiff};
 
 /// Pairs per parallel task in the forward pass.
@@ -153,20 +152,7 @@ impl Backward<Cpu, 1> for PairProductsBackward {
 fn tracked(a: Tensor<CpuAutodiff, 4>, pairs: Pairs) -> Option<Tensor<CpuAutodiff, 2>> {
     let a = a.into_primitive().tensor();
     let q = forward_on(&a.primitive, &pairs)?;
-    let out = match PairProductsBackward
-        .prepare::<NoCheckpointing>([a.node])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish(
-            Saved {
-                a: a.primitive,
-                pairs,
-            },
-            q,
-        ),
-        OpsKind::UnTracked(prep) => prep.finish(q),
-    };
+    let out = record(PairProductsBackward, [a], q, |[a]| Saved { a, pairs });
     Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
 }
 
