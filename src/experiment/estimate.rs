@@ -12,8 +12,54 @@ use crate::config::DocSlice;
 use crate::error::{AtlopError, Result};
 use crate::train::run::{train, Dashboard, TrainTarget};
 
-/// The plan's estimated remaining time. The time of one model comes from the records of finished
-/// models of the same dataset (their measured wall time, dev passes included); without one, a
+/// A finished model whose measured time can stand for another's.
+struct Finished<'a> {
+    base: &'a str,
+    variant: &'a str,
+    label: String,
+    /// Whether most of its epochs carry their own wall time (records since session 10).
+    timed: bool,
+    finished_unix: u64,
+    seconds: f64,
+    typical: f64,
+}
+
+impl Finished<'_> {
+    /// The record whose time best predicts a model of `variant` on `base`: the same variant's
+    /// (another seed) when its epochs are timed, else the dataset's most recently finished timed
+    /// record, else its most recent record. Timed records give a steady-state epoch
+    /// ([`super::record::ModelRecord::typical_seconds`]: epochs slowed by builds or paused for benchmarks do
+    /// not count); the newest reflects the current binary and machine (an untimed record of an
+    /// early session overestimated a model by 3x).
+    fn reference<'r, 'a>(
+        finished: &'r [Finished<'a>],
+        base: &str,
+        variant: &str,
+    ) -> Option<&'r Finished<'a>> {
+        let latest = |keep: &dyn Fn(&Finished) -> bool| {
+            finished
+                .iter()
+                .filter(|f| f.base == base && keep(f))
+                .max_by_key(|f| f.finished_unix)
+        };
+        latest(&|f| f.timed && f.variant == variant)
+            .or_else(|| latest(&|f| f.timed))
+            .or_else(|| latest(&|_| true))
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "measured: {} took {:.0} min, {:.0} min at its fastest epoch",
+            self.label,
+            self.seconds / 60.0,
+            self.typical / 60.0
+        )
+    }
+}
+
+/// The plan's estimated remaining time. The time of one model comes from a finished model's
+/// record ([`Finished::reference`]: the same variant's, else the dataset's newest, timed epoch by
+/// epoch when it can be; dev passes included); for a dataset without any record, a
 /// calibration model trains a few steps (said so in the output) and the steady-state step time
 /// after warm-up is extrapolated, plus the dev passes at the measured rate. Returns Markdown, or
 /// an error when nothing of the plan can run here.
@@ -30,22 +76,22 @@ pub fn estimate<B: AutodiffBackend>(
     let mut unavailable = Vec::new();
     let mut failed: Vec<(String, String)> = Vec::new();
     let states = super::session::job_states(&jobs)?;
-    for (job, state) in jobs.iter().zip(&states) {
-        if let JobState::Recorded(r) = state {
-            if !measured.iter().any(|(b, _, _)| *b == job.base) {
-                measured.push((
-                    job.base.clone(),
-                    r.typical_seconds(),
-                    format!(
-                        "measured: {} took {:.0} min, {:.0} min at its median epoch",
-                        job.label(),
-                        r.provenance.training_seconds / 60.0,
-                        r.typical_seconds() / 60.0
-                    ),
-                ));
-            }
-        }
-    }
+    let finished: Vec<Finished> = jobs
+        .iter()
+        .zip(&states)
+        .filter_map(|(job, state)| match state {
+            JobState::Recorded(r) => Some(Finished {
+                base: &job.base,
+                variant: &job.variant,
+                label: job.label(),
+                timed: r.has_timed_epochs(),
+                finished_unix: r.provenance.finished_unix,
+                seconds: r.provenance.training_seconds,
+                typical: r.typical_seconds(),
+            }),
+            _ => None,
+        })
+        .collect();
     for (job, state) in jobs.iter().zip(&states) {
         let config = match &job.config {
             Ok(c) => c,
@@ -71,8 +117,13 @@ pub fn estimate<B: AutodiffBackend>(
             unavailable.push(job.label());
             continue;
         }
-        let (model_seconds, how) = match measured.iter().find(|(b, _, _)| *b == job.base) {
-            Some((_, s, how)) => (*s, how.clone()),
+        let reference = Finished::reference(&finished, &job.base, &job.variant);
+        let known = reference.map(|f| (f.typical, f.describe())).or_else(|| {
+            let (_, s, how) = measured.iter().find(|(b, _, _)| *b == job.base)?;
+            Some((*s, how.clone()))
+        });
+        let (model_seconds, how) = match known {
+            Some(known) => known,
             None => {
                 println!(
                     "[experiment] estimating {}: training a calibration model (a few steps, \

@@ -159,17 +159,29 @@ impl SplitScores {
 }
 
 impl ModelRecord {
-    /// What the model takes with the cores to itself, for estimates: the median of its timed
-    /// epochs times its number of epochs, when at least half of them are timed (an epoch slowed
-    /// by a build or paused for a benchmark does not inflate it); else the measured
-    /// `training_seconds`. The tables report the measured time.
+    /// What the model takes with the cores to itself, for estimates: its fastest timed epoch
+    /// times its number of epochs, when at least half of them are timed; else the measured
+    /// `training_seconds`. Every epoch of a model does the same work, and whatever else runs on
+    /// the machine (a build, tests, a benchmark that pauses the campaign) only ever slows an
+    /// epoch down: with most epochs of a model disturbed, even their median was twice the
+    /// undisturbed epoch. The tables report the measured time.
     pub fn typical_seconds(&self) -> f64 {
-        let mut timed: Vec<f64> = self.epochs.iter().filter_map(|e| e.seconds).collect();
-        if timed.is_empty() || timed.len() * 2 < self.epochs.len() {
+        if !self.has_timed_epochs() {
             return self.provenance.training_seconds;
         }
-        timed.sort_by(f64::total_cmp);
-        timed[timed.len() / 2] * self.epochs.len() as f64
+        let fastest = self
+            .epochs
+            .iter()
+            .filter_map(|e| e.seconds)
+            .fold(f64::INFINITY, f64::min);
+        fastest * self.epochs.len() as f64
+    }
+
+    /// Whether at least half of its epochs carry their own wall time (`epochs[].seconds`,
+    /// written since session 10), enough for [`Self::typical_seconds`] to use them.
+    pub fn has_timed_epochs(&self) -> bool {
+        let timed = self.epochs.iter().filter(|e| e.seconds.is_some()).count();
+        timed > 0 && timed * 2 >= self.epochs.len()
     }
 
     /// The scores under `strategy`, when the record has them.
