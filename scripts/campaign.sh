@@ -38,7 +38,12 @@ fi
 cargo build --release --quiet
 bin=$state/atlop-campaign
 cp target/release/atlop "$bin.new" && mv "$bin.new" "$bin"
-echo "== $(date -u +%FT%TZ) start at $(git rev-parse --short HEAD 2>/dev/null || echo '?')" >> "$log"
-nohup "$bin" experiment all --profile local --seeds 3 --train >> "$log" 2>&1 &
+# The records name the commit this copy was built from, not whatever HEAD is when a model starts.
+commit=$(git rev-parse HEAD 2>/dev/null || echo '')
+if [ -n "$commit" ] && [ -n "$(git status --porcelain --untracked-files=no -- src Cargo.toml Cargo.lock 2>/dev/null)" ]; then
+  commit="$commit-dirty"
+fi
+echo "== $(date -u +%FT%TZ) start at ${commit:-?}" >> "$log"
+ATLOP_GIT_COMMIT=$commit nohup "$bin" experiment all --profile local --seeds 3 --train >> "$log" 2>&1 &
 echo $! > "$pid_file"
 echo "campaign started (pid $!); log $log"

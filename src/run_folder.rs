@@ -197,8 +197,16 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     Ok(format!("{:x}", Sha256::digest(&bytes)))
 }
 
-/// `git rev-parse HEAD` of the working directory, when git and a repository are there.
+/// The commit the running code was built from: `$ATLOP_GIT_COMMIT` when set (the campaign script
+/// sets it to the commit it built its copy of the binary from, with `-dirty` for uncommitted
+/// changes, since the checkout's HEAD moves on while a campaign runs for hours), else `git
+/// rev-parse HEAD` of the working directory, when git and a repository are there.
 pub fn git_commit() -> Option<String> {
+    if let Ok(commit) = std::env::var("ATLOP_GIT_COMMIT") {
+        if !commit.trim().is_empty() {
+            return Some(commit.trim().to_string());
+        }
+    }
     let out = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
         .output()
@@ -261,6 +269,15 @@ impl Drop for RemoveOnFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_campaigns_build_commit_wins_over_the_checkouts_head() {
+        // Only this test sets the variable; others read git_commit() at most for provenance.
+        std::env::set_var("ATLOP_GIT_COMMIT", "0123abcd-dirty");
+        assert_eq!(git_commit().as_deref(), Some("0123abcd-dirty"));
+        std::env::remove_var("ATLOP_GIT_COMMIT");
+        assert_ne!(git_commit().as_deref(), Some("0123abcd-dirty"));
+    }
 
     #[test]
     fn relations_round_trip_and_older_folders_have_none() {
