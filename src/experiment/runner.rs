@@ -172,6 +172,10 @@ pub fn train_jobs<B: AutodiffBackend>(
     let runnable: Vec<&ModelJob> = jobs.iter().filter(|j| j.config.is_ok()).collect();
     let total = runnable.len();
     let mut step_seconds: Option<f64> = None;
+    // The record the ETA is taken from: (timed epoch by epoch, finished at); a timed record
+    // beats an untimed one (whose time may include pauses), a newer one an older (a faster
+    // binary), as `--dry-run`'s estimate chooses.
+    let mut step_source: Option<(bool, u64)> = None;
     for (k, job) in runnable.iter().enumerate() {
         let Ok(config) = &job.config else { continue };
         let state = job.state()?;
@@ -184,7 +188,9 @@ pub fn train_jobs<B: AutodiffBackend>(
                         job.label(),
                         job.record.display()
                     );
-                    if step_seconds.is_none() && record.provenance.steps > 0 {
+                    let source = (record.has_timed_epochs(), record.provenance.finished_unix);
+                    if record.provenance.steps > 0 && step_source.is_none_or(|s| source > s) {
+                        step_source = Some(source);
                         step_seconds =
                             Some(record.typical_seconds() / record.provenance.steps as f64);
                     }
