@@ -219,6 +219,8 @@ fn tracked(
     let [q, k, v] = inputs.map(|t| t.into_primitive().tensor());
     let prims = [q.primitive, k.primitive, v.primitive];
     let nodes = [q.node, k.node, v.node];
+    // Not `super::record`: the forward pass itself depends on whether a backward will run (only
+    // then does it keep the `[batch, heads, len, len]` probabilities).
     let out = match FusedAttentionBackward
         .prepare::<NoCheckpointing>(nodes)
         .compute_bound()

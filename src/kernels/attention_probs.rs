@@ -13,9 +13,8 @@
 use std::sync::Arc;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorPrimitive};
@@ -25,7 +24,7 @@ use super::heads::{
     head_context, head_context_backward, head_probs, prepare, scores_backward,
     softmax_backward_rows, times, AttentionDropout, AttentionShape, Docs, Prepared, Qkv, RowLayout,
 };
-use super::{downcast, f32_values, flex_tensor, par_filled, Kernel, SharedMut};
+use super::{downcast, f32_values, flex_tensor, par_filled, record, Kernel, SharedMut};
 use crate::backend::{Cpu, CpuAutodiff};
 
 /// Probabilities before dropout, and after it when there is dropout: `(probs, dropped)`.
@@ -227,44 +226,28 @@ fn tracked(
         batch, len, heads, ..
     } = shape;
     let dropped = flex_tensor(dropped, &[batch, heads, len, len]);
-    let probs_out = match ProbsBackward
-        .prepare::<NoCheckpointing>([q.node, k.node])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let saved = ProbsSaved {
-                shape,
-                docs: docs.clone(),
-                q: q.primitive,
-                k: k.primitive,
-                probs: Arc::new(probs),
-                keep,
-            };
-            prep.finish(saved, dropped.clone())
-        }
-        OpsKind::UnTracked(prep) => prep.finish(dropped.clone()),
-    };
+    let probs_out = record(ProbsBackward, [q, k], dropped, |[q, k]| ProbsSaved {
+        shape,
+        docs: docs.clone(),
+        q,
+        k,
+        probs: Arc::new(probs),
+        keep,
+    });
     let vv = f32_values(&v.primitive)?;
-    let d_values = f32_values(&dropped)?;
+    let d_values = f32_values(&probs_out.primitive)?;
     let context = flex_tensor(context_values(shape, &docs, &d_values, &vv), &shape.rows);
     drop((vv, d_values));
-    let context_out = match ContextBackward
-        .prepare::<NoCheckpointing>([probs_out.node.clone(), v.node])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let saved = ContextSaved {
-                shape,
-                docs,
-                dropped,
-                v: v.primitive,
-            };
-            prep.finish(saved, context)
+    // The context's first input is the probabilities' output: its values are `dropped`.
+    let inputs = [probs_out.clone(), v];
+    let context_out = record(ContextBackward, inputs, context, |[dropped, v]| {
+        ContextSaved {
+            shape,
+            docs,
+            dropped,
+            v,
         }
-        OpsKind::UnTracked(prep) => prep.finish(context),
-    };
+    });
     Some((
         Tensor::from_primitive(TensorPrimitive::Float(context_out)),
         Tensor::from_primitive(TensorPrimitive::Float(probs_out)),

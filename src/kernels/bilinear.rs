@@ -10,16 +10,15 @@
 //! numbers; bounded scratch instead of two tensors that grow with the number of pairs.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorPrimitive};
 use rayon::prelude::*;
 
 use super::math::simd_fn;
-use super::{downcast, f32_values, flex_tensor, matmul, Scratch, Threads, View};
+use super::{downcast, f32_values, flex_tensor, matmul, record, Scratch, Threads, View};
 use crate::backend::{Cpu, CpuAutodiff};
 
 /// Pairs per chunk. A chunk's features are `CHUNK x emb x block` floats (100 MB at emb 384 /
@@ -312,29 +311,20 @@ fn tracked(
     bias: Tensor<CpuAutodiff, 1>,
 ) -> Option<Tensor<CpuAutodiff, 2>> {
     let [h, t, w] = inputs.map(|x| x.into_primitive().tensor());
-    let b = bias.into_primitive().tensor();
-    let logits = forward_on(
-        dims,
-        [&h.primitive, &t.primitive, &w.primitive],
-        &b.primitive,
-    )?;
-    let nodes = [h.node, t.node, w.node, b.node];
-    let out = match GroupBilinearBackward
-        .prepare::<NoCheckpointing>(nodes)
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let saved = Saved {
-                dims,
-                head: h.primitive,
-                tail: t.primitive,
-                weight: w.primitive,
-            };
-            prep.finish(saved, logits)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(logits),
-    };
+    let inputs = [h, t, w, bias.into_primitive().tensor()];
+    let [h, t, w, b] = inputs.each_ref().map(|x| &x.primitive);
+    let logits = forward_on(dims, [h, t, w], b)?;
+    let out = record(
+        GroupBilinearBackward,
+        inputs,
+        logits,
+        |[head, tail, weight, _]| Saved {
+            dims,
+            head,
+            tail,
+            weight,
+        },
+    );
     Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
 }
 

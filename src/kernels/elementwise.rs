@@ -3,14 +3,13 @@
 //! GELU, the output for tanh), on burn-flex with or without autodiff.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
 
-use super::{downcast, f32_values, flex_tensor, par_filled};
+use super::{downcast, f32_values, flex_tensor, par_filled, record};
 use crate::backend::{Cpu, CpuAutodiff};
 
 /// Elements per parallel task.
@@ -61,21 +60,15 @@ impl Elementwise {
     fn tracked<const D: usize>(self, x: Tensor<CpuAutodiff, D>) -> Option<Tensor<CpuAutodiff, D>> {
         let x = x.into_primitive().tensor();
         let y = self.forward(&x.primitive)?;
-        let out = match ElementwiseBackward(self)
-            .prepare::<NoCheckpointing>([x.node])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let saved = if self.saves_output {
-                    y.clone()
-                } else {
-                    x.primitive
-                };
-                prep.finish(saved, y)
+        // A handle on the output (shared values, no copy) for a backward that reads it.
+        let output = y.clone();
+        let out = record(ElementwiseBackward(self), [x], y, |[x]| {
+            if self.saves_output {
+                output
+            } else {
+                x
             }
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        };
+        });
         Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
     }
 }
