@@ -17,34 +17,31 @@ struct Finished<'a> {
     base: &'a str,
     variant: &'a str,
     label: String,
-    /// Whether most of its epochs carry their own wall time (records since session 10).
-    timed: bool,
-    finished_unix: u64,
+    /// [`super::record::ModelRecord::reference_rank`]: (timed epoch by epoch, finished at).
+    rank: (bool, u64),
     seconds: f64,
     typical: f64,
 }
 
 impl Finished<'_> {
     /// The record whose time best predicts a model of `variant` on `base`: the same variant's
-    /// (another seed) when its epochs are timed, else the dataset's most recently finished timed
-    /// record, else its most recent record. Timed records give a steady-state epoch
-    /// ([`super::record::ModelRecord::typical_seconds`]: epochs slowed by builds or paused for benchmarks do
-    /// not count); the newest reflects the current binary and machine (an untimed record of an
+    /// (another seed) when its epochs are timed, else the dataset's best-ranked record (timed,
+    /// then newest: `ModelRecord::reference_rank`). Timed records give a steady-state epoch
+    /// (`ModelRecord::typical_seconds`: epochs slowed by builds or paused for benchmarks do not
+    /// count); the newest reflects the current binary and machine (an untimed record of an
     /// early session overestimated a model by 3x).
     fn reference<'r, 'a>(
         finished: &'r [Finished<'a>],
         base: &str,
         variant: &str,
     ) -> Option<&'r Finished<'a>> {
-        let latest = |keep: &dyn Fn(&Finished) -> bool| {
+        let best = |keep: &dyn Fn(&Finished) -> bool| {
             finished
                 .iter()
                 .filter(|f| f.base == base && keep(f))
-                .max_by_key(|f| f.finished_unix)
+                .max_by_key(|f| f.rank)
         };
-        latest(&|f| f.timed && f.variant == variant)
-            .or_else(|| latest(&|f| f.timed))
-            .or_else(|| latest(&|_| true))
+        best(&|f| f.rank.0 && f.variant == variant).or_else(|| best(&|_| true))
     }
 
     fn describe(&self) -> String {
@@ -84,8 +81,7 @@ pub fn estimate<B: AutodiffBackend>(
                 base: &job.base,
                 variant: &job.variant,
                 label: job.label(),
-                timed: r.has_timed_epochs(),
-                finished_unix: r.provenance.finished_unix,
+                rank: r.reference_rank(),
                 seconds: r.provenance.training_seconds,
                 typical: r.typical_seconds(),
             }),

@@ -177,6 +177,13 @@ impl ModelRecord {
         fastest * self.epochs.len() as f64
     }
 
+    /// How well its time predicts another model's, for [`Self::typical_seconds`]'s users (the
+    /// `--dry-run` estimate, the runner's ETA): a record timed epoch by epoch beats one that is
+    /// not (whose time may include pauses), then a newer one an older (a faster binary).
+    pub fn reference_rank(&self) -> (bool, u64) {
+        (self.has_timed_epochs(), self.provenance.finished_unix)
+    }
+
     /// Whether at least half of its epochs carry their own wall time (`epochs[].seconds`,
     /// written since session 10), enough for [`Self::typical_seconds`] to use them.
     pub fn has_timed_epochs(&self) -> bool {

@@ -172,9 +172,7 @@ pub fn train_jobs<B: AutodiffBackend>(
     let runnable: Vec<&ModelJob> = jobs.iter().filter(|j| j.config.is_ok()).collect();
     let total = runnable.len();
     let mut step_seconds: Option<f64> = None;
-    // The record the ETA is taken from: (timed epoch by epoch, finished at); a timed record
-    // beats an untimed one (whose time may include pauses), a newer one an older (a faster
-    // binary), as `--dry-run`'s estimate chooses.
+    // The rank of the record the ETA is taken from (`ModelRecord::reference_rank`).
     let mut step_source: Option<(bool, u64)> = None;
     for (k, job) in runnable.iter().enumerate() {
         let Ok(config) = &job.config else { continue };
@@ -188,7 +186,7 @@ pub fn train_jobs<B: AutodiffBackend>(
                         job.label(),
                         job.record.display()
                     );
-                    let source = (record.has_timed_epochs(), record.provenance.finished_unix);
+                    let source = record.reference_rank();
                     if record.provenance.steps > 0 && step_source.is_none_or(|s| source > s) {
                         step_source = Some(source);
                         step_seconds =
