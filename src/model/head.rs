@@ -11,7 +11,7 @@ use burn::tensor::{backend::Backend, Int, Tensor};
 
 use super::bilinear::{BilinearKind, BilinearLayout, GroupBilinear};
 use super::localized_context::localized_context;
-use super::pooling::{entity_attention, entity_embeddings, EntityPooling};
+use super::pooling::{entity_attention, entity_embeddings, flat_rows, EntityPooling};
 use crate::batch::HeadIndex;
 use crate::error::AtlopError;
 use crate::kernels::linear::linear;
@@ -127,10 +127,7 @@ fn real_pair_entries<B: Backend>(
     doc_stride: usize,
 ) -> Tensor<B, 1, Int> {
     let [b, p] = grid.dims();
-    let doc_start = Tensor::<B, 1, Int>::arange(0..b as i64, &grid.device())
-        .mul_scalar(doc_stride as i64)
-        .reshape([b, 1]);
-    (grid.clone() + doc_start)
+    flat_rows(grid.clone().reshape([b, 1, p]), doc_stride)
         .reshape([b * p])
         .select(0, index.pair_index.clone())
 }

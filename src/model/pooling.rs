@@ -33,13 +33,14 @@ fn mention_vectors<B: Backend>(
 }
 
 /// Row numbers in the `[b * groups * L, ...]` flattening of a `[b, groups, L, ...]` tensor: for
-/// token positions `[b, groups, n]` (each in `0..L`), `((document * groups) + group) * L + position`.
+/// positions `[b, groups, n]` (each in `0..L`), `((document * groups) + group) * L + position`.
+/// (The head uses it too, with entities for positions: rows of `[b * E, H]`.)
 ///
 /// The pooling picks whole rows (a mention's hidden vector, a mention token's attention row), so
 /// it selects rows of the flattened tensor rather than gathering element by element: same
 /// values, and the backward pass adds rows back instead of scattering every element through an
 /// index as large as the gradient (burn's `gather` backward, one thread).
-fn flat_rows<B: Backend>(positions: Tensor<B, 3, Int>, len: usize) -> Tensor<B, 3, Int> {
+pub(super) fn flat_rows<B: Backend>(positions: Tensor<B, 3, Int>, len: usize) -> Tensor<B, 3, Int> {
     let [b, groups, n] = positions.dims();
     let first = Tensor::<B, 1, Int>::arange(0..(b * groups) as i64, &positions.device())
         .mul_scalar(len as i64)
