@@ -8,7 +8,7 @@
 
 use burn::module::{AutodiffModule, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor};
 
 /// Added to the norm before dividing, as `clip_grad_norm_` does.
@@ -23,10 +23,12 @@ where
     let mut visitor = SquaredNorms::<B> {
         grads,
         squares: Vec::new(),
+        on_host: 0.0,
     };
     module.visit(&mut visitor);
+    let on_host = visitor.on_host;
     let Some(first) = visitor.squares.first() else {
-        return 0.0;
+        return on_host.sqrt();
     };
     // One device read for the whole sum: [n_params] -> scalar.
     let device = first.device();
@@ -36,7 +38,7 @@ where
         .map(|square| square.to_device(&device))
         .collect();
     let total: f64 = Tensor::cat(squares, 0).sum().into_scalar().elem();
-    total.sqrt()
+    (total + on_host).sqrt()
 }
 
 /// Multiplies every gradient of `module`'s parameters by `factor`.
@@ -80,16 +82,34 @@ where
 
 struct SquaredNorms<'a, B: AutodiffBackend> {
     grads: &'a GradientsParams,
-    // one [1] tensor per parameter with a gradient
+    // one [1] tensor per parameter with a gradient that stays on its device
     squares: Vec<Tensor<B::InnerBackend, 1>>,
+    // the sum of the squares computed by `kernels::adamw::squared_sum` (burn-flex in f32)
+    on_host: f64,
 }
 
 impl<B: AutodiffBackend> ModuleVisitor<B> for SquaredNorms<'_, B> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         if let Some(grad) = self.grads.get::<B::InnerBackend, D>(param.id) {
-            self.squares.push(grad.square().sum());
+            match host_squared_sum(grad) {
+                Ok(sum) => self.on_host += sum,
+                Err(grad) => self.squares.push(grad.square().sum()),
+            }
         }
     }
+}
+
+/// `sum g^2` by the parallel kernel when `grad` is an f32 burn-flex tensor (and the AdamW
+/// kernels are not switched off); the tensor back otherwise.
+fn host_squared_sum<B: Backend, const D: usize>(grad: Tensor<B, D>) -> Result<f64, Tensor<B, D>> {
+    use crate::kernels::{downcast, f32_values, fused_backend, Kernel};
+    if !fused_backend::<B>(Kernel::AdamW) || grad.dtype() != burn::tensor::DType::F32 {
+        return Err(grad);
+    }
+    let grad = downcast::<Tensor<B, D>, Tensor<crate::backend::Cpu, D>>(grad)?;
+    let primitive = grad.into_primitive().tensor();
+    let values = f32_values(&primitive).expect("the dtype was checked to be f32");
+    Ok(crate::kernels::adamw::squared_sum(&values))
 }
 
 struct Scaler<B> {

@@ -24,7 +24,7 @@ use burn::tensor::Tensor;
 
 pub use adamw::FusedAdamW;
 
-use super::clipping::{clip_factor, global_norm, scale_grads};
+use super::clipping::{clip_factor, global_norm};
 use crate::error::AtlopError;
 
 /// A model whose parameters split into the pre-trained encoder and the new layers.
@@ -178,7 +178,11 @@ where
             }
             factor *= clip_factor(norm, self.max_grad_norm);
         }
-        let mut head_grads = scale_grads::<B, M>(&module, grads, factor);
+        // The factor is applied inside the AdamW pass (`FusedAdamW::scale_gradients_by`).
+        for group in [&self.encoder, &self.head] {
+            group.optim().scale_gradients_by(factor as f32);
+        }
+        let mut head_grads = grads;
         let encoder_grads = split_off(&module, &mut head_grads);
         let (encoder_lr, head_lr) = self.rates(lr);
         let module = self.encoder.step(encoder_lr, module, encoder_grads);

@@ -280,7 +280,7 @@ fn three_steps<O: burn::optim::SimpleOptimizer<Cpu>>(
 #[test]
 fn fused_adamw_equals_burns_adamw_bit_for_bit() {
     for weight_decay in [0.0, 0.1] {
-        let burns = burn::optim::AdamWConfig::new()
+        let mut burns = burn::optim::AdamWConfig::new()
             .with_epsilon(1e-6)
             .with_weight_decay(weight_decay)
             .init::<B, Toy<B>>();
@@ -316,4 +316,25 @@ fn a_checkpoint_of_burns_adamw_resumes_in_the_fused_one() {
     let next_burn = burns.step(1e-2, model.clone(), grads());
     let next_fused = fused.step(1e-2, model.clone(), grads());
     assert_eq!(flat(&next_fused), flat(&next_burn));
+}
+
+#[test]
+fn fused_adamw_scales_gradients_as_burns_mul_scalar_bit_for_bit() {
+    let model = Toy::<B>::new(&Default::default());
+    let grads = || grads_of(&model, model.loss(batch(21)));
+    let fused = FusedAdamW::new(0.9, 0.999, 1e-6, 0.0);
+    fused.scale_gradients_by(0.37);
+    let mut optim = fused.init::<Toy<B>, B>();
+    let by_fused = optim.step(1e-2, model.clone(), grads());
+    let scaled = crate::train::clipping::scale_grads(&model, grads(), 0.37f32 as f64);
+    let mut burns = burn::optim::AdamWConfig::new()
+        .with_epsilon(1e-6)
+        .with_weight_decay(0.0)
+        .init::<B, Toy<B>>();
+    let by_burn = burns.step(1e-2, model.clone(), scaled);
+    let bits = |m: &Toy<B>| flat(m).iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&by_fused), bits(&by_burn));
+    let mut unscaled = FusedAdamW::new(0.9, 0.999, 1e-6, 0.0).init::<Toy<B>, B>();
+    let by_unscaled = unscaled.step(1e-2, model.clone(), grads());
+    assert_ne!(flat(&by_fused), flat(&by_unscaled));
 }
