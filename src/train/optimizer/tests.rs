@@ -280,7 +280,7 @@ fn three_steps<O: burn::optim::SimpleOptimizer<Cpu>>(
 #[test]
 fn fused_adamw_equals_burns_adamw_bit_for_bit() {
     for weight_decay in [0.0, 0.1] {
-        let mut burns = burn::optim::AdamWConfig::new()
+        let burns = burn::optim::AdamWConfig::new()
             .with_epsilon(1e-6)
             .with_weight_decay(weight_decay)
             .init::<B, Toy<B>>();
