@@ -17,6 +17,7 @@
 //! each other, values and gradients.
 
 pub mod adamw;
+pub mod at_loss;
 pub mod attention;
 pub mod attention_probs;
 pub mod bilinear;
@@ -59,6 +60,7 @@ pub enum Kernel {
     Tanh,
     PairAttention,
     Embedding,
+    AtLoss,
 }
 
 impl Kernel {
@@ -73,6 +75,7 @@ impl Kernel {
             Kernel::Tanh => "tanh",
             Kernel::PairAttention => "pair_attention",
             Kernel::Embedding => "embedding",
+            Kernel::AtLoss => "at_loss",
         }
     }
 }

@@ -40,8 +40,18 @@ fn th_row<B: Backend>(c: usize, device: &B::Device) -> Tensor<B, 2> {
 /// Adaptive-thresholding loss, mean over pairs:
 /// `L1 = -sum_{r in P} log softmax_{P + TH}(r)` (Eq. 6) pushes positives above TH, and
 /// `L2 = -log softmax_{N + TH}(TH)` (Eq. 7) pushes TH above every negative.
-/// A pair without relations has only L2. The labels are not modified.
+/// A pair without relations has only L2. The labels are not modified. On burn-flex one fused
+/// pass computes it (`kernels::at_loss`); [`at_loss_ops`] elsewhere.
 pub fn at_loss<B: Backend>(logits: Tensor<B, 2>, labels: Tensor<B, 2>) -> Tensor<B, 1> {
+    match crate::kernels::at_loss::at_loss(logits, labels) {
+        Ok(loss) => loss,
+        Err((logits, labels)) => at_loss_ops(logits, labels),
+    }
+}
+
+/// [`at_loss`] in burn's tensor ops, as the reference writes it: each softmax's excluded
+/// classes pushed down by 1e30.
+pub fn at_loss_ops<B: Backend>(logits: Tensor<B, 2>, labels: Tensor<B, 2>) -> Tensor<B, 1> {
     let [_, c] = logits.dims();
     let th = th_row::<B>(c, &logits.device()); // [1, C]
     let positives = labels * (th.clone().neg() + 1.0); // [N, C], TH column cleared
