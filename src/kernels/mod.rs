@@ -266,6 +266,14 @@ impl View {
         }
     }
 
+    /// The view starting `rows` rows further down.
+    pub fn offset_rows(self, rows: usize) -> Self {
+        Self {
+            ptr: self.ptr.wrapping_offset(rows as isize * self.row),
+            ..self
+        }
+    }
+
     /// The transposed view of the same memory.
     pub fn t(self) -> Self {
         Self {
@@ -306,120 +314,131 @@ pub(crate) unsafe fn matmul(
         Threads::All if m * n * k < PARALLEL_MIN => 1,
         Threads::All => rayon::current_num_threads(),
     };
-    if parts > 1 {
-        // SAFETY: forwarded from the caller; the bands split `dst` into disjoint parts.
-        return unsafe {
-            matmul_in_bands((m, n, k), dst, dst_row, accumulate, lhs, rhs, scale, parts)
-        };
-    }
+    let product = Product {
+        dims: (m, n, k),
+        dst: SharedMut(dst),
+        dst_row,
+        accumulate,
+        lhs,
+        rhs,
+        scale,
+    };
     // SAFETY: forwarded from the caller.
     unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst,
-            1,
-            dst_row as isize,
-            accumulate,
-            lhs.ptr,
-            lhs.col,
-            lhs.row,
-            rhs.ptr,
-            rhs.col,
-            rhs.row,
-            1.0,
-            scale,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        )
+        if parts > 1 {
+            product.in_bands(parts)
+        } else {
+            product.here()
+        }
     }
 }
 
 /// Products with fewer multiply-adds run on the calling thread (`gemm`'s own threshold).
 const PARALLEL_MIN: usize = 48 * 48 * 256;
 
-/// [`matmul`] as `parts` single-threaded products over bands of the destination's rows (when
-/// `m >= n`) or columns, run in parallel.
-///
-/// Why not `gemm`'s own `Parallelism::Rayon`: it forks and joins once per depth block of the
-/// product and hands each thread an equal count of tiles, and `perf` of a training step at AVX2
-/// caught one thread working inside `gemm` while the other waited for 2% of the step
-/// (15 ms). One fork per product gives each thread one band; the operand both bands read is
-/// packed by each, and splitting the longer side makes that the smaller operand.
-///
-/// # Safety
-/// As [`matmul`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn matmul_in_bands(
-    (m, n, k): (usize, usize, usize),
-    dst: *mut f32,
+/// The arguments of one [`matmul`].
+#[derive(Clone, Copy)]
+struct Product {
+    dims: (usize, usize, usize),
+    dst: SharedMut,
     dst_row: usize,
     accumulate: bool,
     lhs: View,
     rhs: View,
     scale: f32,
-    parts: usize,
-) {
-    use rayon::prelude::*;
-    /// The raw pointers of one product, shared by its bands (each writes its own part).
-    #[derive(Clone, Copy)]
-    struct Product(SharedMut, View, View);
-    // SAFETY: the views are only read, and each band writes a disjoint part of the destination.
-    unsafe impl Send for Product {}
-    unsafe impl Sync for Product {}
-    let product = Product(SharedMut(dst), lhs, rhs);
-    let by_rows = m >= n;
-    let long = if by_rows { m } else { n };
-    // Whole micro-tiles (16 rows at AVX2) per band, as far as the split allows.
-    let band = long.div_ceil(parts).next_multiple_of(16);
-    (0..long.div_ceil(band)).into_par_iter().for_each(|i| {
-        // Through a reference: the closure then captures the whole `Product` (which is `Sync`),
-        // not its fields (raw pointers, which are not).
-        let whole = &product;
-        let Product(dst, lhs, rhs) = *whole;
-        let start = i * band;
-        let len = band.min(long - start);
-        // SAFETY: band `i` covers rows (or columns) `start..start + len` of the destination,
-        // which no other band writes, and reads the matching part of `lhs` (or `rhs`).
+}
+
+// SAFETY: the views are only read, and the parallel bands of [`Product::in_bands`] write
+// disjoint parts of the destination.
+unsafe impl Send for Product {}
+unsafe impl Sync for Product {}
+
+impl Product {
+    /// The product on the calling thread.
+    ///
+    /// # Safety
+    /// As [`matmul`].
+    unsafe fn here(self) {
+        let Product {
+            dims: (m, n, k),
+            dst,
+            dst_row,
+            accumulate,
+            lhs,
+            rhs,
+            scale,
+        } = self;
+        // SAFETY: forwarded from the caller.
         unsafe {
-            if by_rows {
-                let lhs = View {
-                    ptr: lhs.ptr.wrapping_offset(start as isize * lhs.row),
-                    ..lhs
-                };
-                let dst = dst.at(start * dst_row);
-                matmul(
-                    (len, n, k),
-                    dst,
-                    dst_row,
-                    accumulate,
-                    lhs,
-                    rhs,
-                    scale,
-                    Threads::One,
-                )
-            } else {
-                let rhs = View {
-                    ptr: rhs.ptr.wrapping_offset(start as isize * rhs.col),
-                    ..rhs
-                };
-                let dst = dst.at(start);
-                matmul(
-                    (m, len, k),
-                    dst,
-                    dst_row,
-                    accumulate,
-                    lhs,
-                    rhs,
-                    scale,
-                    Threads::One,
-                )
-            }
+            gemm::gemm(
+                m,
+                n,
+                k,
+                dst.0,
+                1,
+                dst_row as isize,
+                accumulate,
+                lhs.ptr,
+                lhs.col,
+                lhs.row,
+                rhs.ptr,
+                rhs.col,
+                rhs.row,
+                1.0,
+                scale,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            )
         }
-    });
+    }
+
+    /// The product as `parts` single-threaded products over bands of the destination's rows
+    /// (when `m >= n`) or columns, run in parallel.
+    ///
+    /// Why not `gemm`'s own `Parallelism::Rayon`: it forks and joins once per depth block of
+    /// the product and hands each thread an equal count of tiles, and `perf` of a training step
+    /// at AVX2 caught one thread working inside `gemm` while the other waited for 2% of the
+    /// step (15 ms). One fork per product gives each thread one band; the operand both bands
+    /// read is packed by each, and splitting the longer side makes that the smaller operand.
+    ///
+    /// # Safety
+    /// As [`matmul`].
+    unsafe fn in_bands(self, parts: usize) {
+        use rayon::prelude::*;
+        let (m, n, _) = self.dims;
+        let by_rows = m >= n;
+        let long = if by_rows { m } else { n };
+        // Whole micro-tiles (16 rows at AVX2) per band, as far as the split allows.
+        let band = long.div_ceil(parts).next_multiple_of(16);
+        // Through a reference, so the closure captures the whole `Product` (which is `Sync`),
+        // not its fields (raw pointers, which are not).
+        let this = &self;
+        (0..long.div_ceil(band)).into_par_iter().for_each(|i| {
+            let start = i * band;
+            let len = band.min(long - start);
+            // Band `i` covers rows (or columns) `start..start + len` of the destination, which
+            // no other band writes, and reads the matching part of `lhs` (or `rhs`).
+            let part = if by_rows {
+                Product {
+                    dims: (len, this.dims.1, this.dims.2),
+                    dst: SharedMut(this.dst.at(start * this.dst_row)),
+                    lhs: this.lhs.offset_rows(start),
+                    ..*this
+                }
+            } else {
+                Product {
+                    dims: (this.dims.0, len, this.dims.2),
+                    dst: SharedMut(this.dst.at(start)),
+                    rhs: this.rhs.t().offset_rows(start).t(),
+                    ..*this
+                }
+            };
+            // SAFETY: as the caller's, for the part described above.
+            unsafe { part.here() }
+        });
+    }
 }
 
 #[cfg(test)]
@@ -478,7 +497,16 @@ mod tests {
                             Threads::One,
                         )
                     } else {
-                        matmul_in_bands(dims, dst.as_mut_ptr(), stride, true, lhs, rhs, 0.5, bands)
+                        Product {
+                            dims,
+                            dst: SharedMut(dst.as_mut_ptr()),
+                            dst_row: stride,
+                            accumulate: true,
+                            lhs,
+                            rhs,
+                            scale: 0.5,
+                        }
+                        .in_bands(bands)
                     }
                 };
                 dst
