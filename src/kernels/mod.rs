@@ -29,6 +29,7 @@ pub mod heads;
 pub mod layer_norm;
 pub mod linear;
 pub mod math;
+pub mod mention_pooling;
 pub mod pair_attention;
 mod product;
 pub mod tanh;
@@ -64,6 +65,7 @@ pub enum Kernel {
     PairAttention,
     Embedding,
     AtLoss,
+    MentionPooling,
 }
 
 impl Kernel {
@@ -79,6 +81,7 @@ impl Kernel {
             Kernel::PairAttention => "pair_attention",
             Kernel::Embedding => "embedding",
             Kernel::AtLoss => "at_loss",
+            Kernel::MentionPooling => "mention_pooling",
         }
     }
 }

@@ -50,15 +50,33 @@ pub(super) fn flat_rows<B: Backend>(positions: Tensor<B, 3, Int>, len: usize) ->
 }
 
 /// Entity embeddings `[b, E, H]`; an entity with no surviving mention gets zeros (as the
-/// reference does).
+/// reference does). Logsumexp pooling runs as one kernel on burn-flex
+/// (`kernels::mention_pooling`), [`entity_embeddings_ops`] elsewhere.
 pub fn entity_embeddings<B: Backend>(
     hidden: Tensor<B, 3>,
     index: &HeadIndex<B>,
     pooling: EntityPooling,
 ) -> Tensor<B, 3> {
-    let x = mention_vectors(hidden, &index.mention_pos); // [b, E, M, H]
+    let (positions, mask) = (&index.mention_pos, &index.mention_mask);
+    if pooling == EntityPooling::Logsumexp {
+        let fused = crate::kernels::mention_pooling::logsumexp_pooling(&hidden, positions, mask);
+        if let Some(entities) = fused {
+            return entities;
+        }
+    }
+    entity_embeddings_ops(hidden, positions, mask, pooling)
+}
+
+/// [`entity_embeddings`] in burn's ops, from the mention positions and mask `[b, E, M]`.
+pub(crate) fn entity_embeddings_ops<B: Backend>(
+    hidden: Tensor<B, 3>,
+    mention_pos: &Tensor<B, 3, Int>,
+    mention_mask: &Tensor<B, 3, Bool>,
+    pooling: EntityPooling,
+) -> Tensor<B, 3> {
+    let x = mention_vectors(hidden, mention_pos); // [b, E, M, H]
     let [b, e, m, h] = x.dims();
-    let mask: Tensor<B, 4, Bool> = index.mention_mask.clone().reshape([b, e, m, 1]);
+    let mask: Tensor<B, 4, Bool> = mention_mask.clone().reshape([b, e, m, 1]);
     match pooling {
         EntityPooling::Logsumexp => masked_logsumexp(x, mask),
         EntityPooling::Mean => {

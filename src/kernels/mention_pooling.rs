@@ -1,0 +1,228 @@
+//! Logsumexp pooling (Eq. 2): entity `e`'s embedding is `log sum_j exp(h_{m_j})` over the hidden
+//! vectors of its mentions, per hidden unit; zeros for an entity without a surviving mention.
+//!
+//! With burn's ops (`model::pooling`) the mention vectors are first gathered into a padded
+//! `[b, E, M, H]` grid, masked, reduced by a max, shifted, exponentiated, summed and logged, and
+//! the backward pass runs as many ops again and scatters the grid's gradient back into a zeroed
+//! `[b, L, H]`: about fifteen passes on one thread. Here each entity's row is computed from its
+//! mentions' rows directly, in parallel over entities; the backward runs in parallel over
+//! documents (each zeroes and fills its own rows of `dh`, so no two tasks write the same value),
+//! adding `g_e * exp(h_m - out_e)` (the softmax weight of mention `m`) to each mention's row.
+
+use std::sync::Arc;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops};
+use burn::backend::flex::FlexTensor;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Bool, Int, Tensor, TensorPrimitive};
+
+use super::{downcast, f32_values, flex_tensor, math, par_filled, record, Kernel};
+use crate::backend::{Cpu, CpuAutodiff};
+
+/// Entities per parallel task in the forward pass.
+const ENTITIES: usize = 8;
+
+/// Where each entity's mentions are.
+#[derive(Debug, Clone)]
+struct Mentions {
+    /// `[b, L, H, E]`: documents, positions, hidden units, entity slots per document.
+    dims: [usize; 4],
+    /// The hidden-state rows (`document * L + position`) of each entity's surviving mentions,
+    /// entity-major over `b * E` entities.
+    rows: Arc<Vec<Vec<usize>>>,
+}
+
+/// Entity embeddings `[b, E, H]` from `hidden [b, L, H]` and the mention positions and mask
+/// `[b, E, M]`: on burn-flex in f32; `None` elsewhere, and the caller runs burn's ops.
+pub fn logsumexp_pooling<B: Backend>(
+    hidden: &Tensor<B, 3>,
+    mention_pos: &Tensor<B, 3, Int>,
+    mention_mask: &Tensor<B, 3, Bool>,
+) -> Option<Tensor<B, 3>> {
+    if !super::fused_backend::<B>(Kernel::MentionPooling) {
+        return None;
+    }
+    let [b, len, h] = hidden.dims();
+    let [pb, entities, slots] = mention_pos.dims();
+    if pb != b {
+        return None;
+    }
+    let positions = mention_pos
+        .to_data()
+        .convert::<i64>()
+        .into_vec::<i64>()
+        .ok()?;
+    let mask = mention_mask.to_data().into_vec::<bool>().ok()?;
+    let mut rows = Vec::with_capacity(b * entities);
+    for entity in 0..b * entities {
+        let document = entity / entities;
+        let mut own = Vec::new();
+        for slot in entity * slots..(entity + 1) * slots {
+            if mask[slot] {
+                let position = usize::try_from(positions[slot]).ok().filter(|&p| p < len)?;
+                own.push(document * len + position);
+            }
+        }
+        rows.push(own);
+    }
+    let mentions = Mentions {
+        dims: [b, len, h, entities],
+        rows: Arc::new(rows),
+    };
+    if let Ok(x) = downcast::<_, Tensor<CpuAutodiff, 3>>(hidden.clone()) {
+        return downcast(tracked(x, mentions)?).ok();
+    }
+    let x = downcast::<_, Tensor<Cpu, 3>>(hidden.clone()).ok()?;
+    let out = forward_on(&x.into_primitive().tensor(), &mentions)?;
+    downcast(Tensor::<Cpu, 3>::from_primitive(TensorPrimitive::Float(
+        out,
+    )))
+    .ok()
+}
+
+fn forward_on(hidden: &FlexTensor, mentions: &Mentions) -> Option<FlexTensor> {
+    let x = f32_values(hidden)?;
+    let [b, _, h, entities] = mentions.dims;
+    let out = par_filled(b * entities * h, ENTITIES * h, |task, out| {
+        for (i, out) in out.chunks_exact_mut(h).enumerate() {
+            let rows = &mentions.rows[task * ENTITIES + i];
+            pool_entity(&x, rows, h, out);
+        }
+    });
+    Some(flex_tensor(out, &[b, entities, h]))
+}
+
+/// One entity's embedding into `out` (which holds zeros): the running max over its mention
+/// rows, then `max + ln sum exp(x - max)`, unit by unit.
+fn pool_entity(x: &[f32], rows: &[usize], h: usize, out: &mut [f32]) {
+    let Some((&first, rest)) = rows.split_first() else {
+        return;
+    };
+    let mut max = x[first * h..][..h].to_vec();
+    for &r in rest {
+        max.iter_mut()
+            .zip(&x[r * h..][..h])
+            .for_each(|(m, &v)| *m = m.max(v));
+    }
+    for &r in rows {
+        out.iter_mut()
+            .zip(&x[r * h..][..h])
+            .zip(&max)
+            .for_each(|((s, &v), &m)| *s += math::exp(v - m));
+    }
+    out.iter_mut().zip(&max).for_each(|(s, &m)| *s = m + s.ln());
+}
+
+/// `dh [b, L, H]` from the entities' gradient `g [b, E, H]`, the inputs and the outputs.
+fn backward_values(x: &[f32], out: &[f32], g: &[f32], mentions: &Mentions) -> Vec<f32> {
+    let [b, len, h, entities] = mentions.dims;
+    par_filled(b * len * h, len * h, |document, dh| {
+        for entity in document * entities..(document + 1) * entities {
+            let (g, out) = (&g[entity * h..][..h], &out[entity * h..][..h]);
+            for &r in &mentions.rows[entity] {
+                let local = (r - document * len) * h;
+                dh[local..local + h]
+                    .iter_mut()
+                    .zip(&x[r * h..][..h])
+                    .zip(g.iter().zip(out))
+                    .for_each(|((d, &v), (&g, &o))| *d += g * math::exp(v - o));
+            }
+        }
+    })
+}
+
+#[derive(Debug, Clone)]
+struct Saved {
+    hidden: FlexTensor,
+    output: FlexTensor,
+    mentions: Mentions,
+}
+
+#[derive(Debug)]
+struct LogsumexpPoolingBackward;
+
+impl Backward<Cpu, 1> for LogsumexpPoolingBackward {
+    type State = Saved;
+
+    fn backward(self, ops: Ops<Saved, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Cpu>(&ops.node);
+        let [parent] = ops.parents;
+        let Some(node) = parent else { return };
+        let s = ops.state;
+        let (Some(x), Some(out), Some(g)) = (
+            f32_values(&s.hidden),
+            f32_values(&s.output),
+            f32_values(&grad),
+        ) else {
+            unreachable!("mention pooling: the hidden states were checked to be f32 forward")
+        };
+        let dh = backward_values(&x, &out, &g, &s.mentions);
+        let [b, len, h, _] = s.mentions.dims;
+        grads.register::<Cpu>(node.id, flex_tensor(dh, &[b, len, h]));
+    }
+}
+
+fn tracked(hidden: Tensor<CpuAutodiff, 3>, mentions: Mentions) -> Option<Tensor<CpuAutodiff, 3>> {
+    let hidden = hidden.into_primitive().tensor();
+    let out = forward_on(&hidden.primitive, &mentions)?;
+    // A handle on the output (shared values, no copy) for the backward, which reads it.
+    let output = out.clone();
+    let out = record(LogsumexpPoolingBackward, [hidden], out, |[hidden]| Saved {
+        hidden,
+        output,
+        mentions,
+    });
+    Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::pooling::{entity_embeddings_ops, EntityPooling};
+    use burn::tensor::{Distribution, TensorData, Tolerance};
+
+    #[test]
+    fn pooling_and_its_gradient_match_burns_ops() {
+        type B = CpuAutodiff;
+        let device = Default::default();
+        let (b, l, h) = (2, 11, 37);
+        let hidden = Tensor::<B, 3>::random([b, l, h], Distribution::Normal(0.0, 3.0), &device)
+            .require_grad();
+        // [2, 3, 3]: one to three mentions, an entity without any (document 1, entity 2), a
+        // token that is a mention of two entities (3), and the same token twice in one (5).
+        let pos = [1, 3, 7, 3, 0, 0, 5, 5, 9, 2, 4, 6, 10, 0, 0, 0, 0, 0];
+        let mask = [
+            true, true, true, true, false, false, true, true, true, true, true, true, true, false,
+            false, false, false, false,
+        ];
+        let pos = Tensor::<B, 3, Int>::from_data(TensorData::new(pos.to_vec(), [b, 3, 3]), &device);
+        let mask =
+            Tensor::<B, 3, Bool>::from_data(TensorData::new(mask.to_vec(), [b, 3, 3]), &device);
+        let w = Tensor::<B, 3>::random([b, 3, h], Distribution::Normal(0.0, 1.0), &device);
+        let run = |y: Tensor<B, 3>| {
+            let grads = (y.clone() * w.clone()).sum().backward();
+            (
+                y.into_data(),
+                hidden.grad(&grads).expect("tracked").into_data(),
+            )
+        };
+        // burn's ops: the padded `[b, E, M, H]` grid, masked logsumexp over mentions.
+        let ops = entity_embeddings_ops(hidden.clone(), &pos, &mask, EntityPooling::Logsumexp);
+        let (want, want_grad) = run(ops);
+        let fused = logsumexp_pooling(&hidden, &pos, &mask).expect("burn-flex in f32");
+        let (got, got_grad) = run(fused);
+        got.assert_approx_eq::<f32>(&want, Tolerance::absolute(1e-5));
+        got_grad.assert_approx_eq::<f32>(&want_grad, Tolerance::absolute(1e-5));
+        let plain = logsumexp_pooling(&hidden.clone().inner(), &pos.clone().inner(), &mask.inner())
+            .expect("untracked");
+        plain
+            .into_data()
+            .assert_approx_eq::<f32>(&want, Tolerance::absolute(1e-5));
+        // A position past the end falls back to burn's ops.
+        let far = Tensor::<B, 3, Int>::full([b, 3, 3], l as i64, &device);
+        let all = Tensor::<B, 3, Bool>::full([b, 3, 3], true, &device);
+        assert!(logsumexp_pooling(&hidden, &far, &all).is_none());
+    }
+}
