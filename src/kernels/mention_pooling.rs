@@ -8,6 +8,11 @@
 //! mentions' rows directly, in parallel over entities; the backward runs in parallel over
 //! documents (each zeroes and fills its own rows of `dh`, so no two tasks write the same value),
 //! adding `g_e * exp(h_m - out_e)` (the softmax weight of mention `m`) to each mention's row.
+//!
+//! [`mention_attention`] does the same for the entity attention of localized context pooling
+//! (Sec. 2.3): the mean of the last layer's attention rows at an entity's mentions, per head.
+//! burn's ops select the rows into a new tensor and average them by a batched product; the
+//! backward zeroes the whole `[b, heads, L, L]` gradient on one thread and adds the rows back.
 
 use std::sync::Arc;
 
@@ -175,6 +180,126 @@ fn tracked(hidden: Tensor<CpuAutodiff, 3>, mentions: Mentions) -> Option<Tensor<
         mentions,
     });
     Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
+}
+
+/// Each entity's mentions as (token position, weight) pairs, entity-major over `b * E`, and the
+/// sizes `[b, heads, L, E]`.
+#[derive(Debug, Clone)]
+struct WeightedRows {
+    dims: [usize; 4],
+    entities: Arc<Vec<Vec<(usize, f32)>>>,
+}
+
+/// Entity attention `[b, heads, E, L]` from the attention `[b, heads, L, L]`, the mention tokens
+/// `[b, Mtot]` and the averaging weights `[b, E, Mtot]` (see `batch::HeadIndex`): on burn-flex
+/// in f32; `None` elsewhere, and the caller runs burn's ops.
+pub fn mention_attention<B: Backend>(
+    attention: &Tensor<B, 4>,
+    mention_tokens: &Tensor<B, 2, Int>,
+    mention_average: &Tensor<B, 3>,
+) -> Option<Tensor<B, 4>> {
+    if !super::fused_backend::<B>(Kernel::MentionPooling) {
+        return None;
+    }
+    let [b, heads, len, cols] = attention.dims();
+    let [_, entities, total] = mention_average.dims();
+    if cols != len || mention_tokens.dims() != [b, total] || mention_average.dims()[0] != b {
+        return None;
+    }
+    let tokens = mention_tokens
+        .to_data()
+        .convert::<i64>()
+        .into_vec::<i64>()
+        .ok()?;
+    let weights = mention_average
+        .to_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .ok()?;
+    let mut rows = Vec::with_capacity(b * entities);
+    for entity in 0..b * entities {
+        let document = entity / entities;
+        let mut own = Vec::new();
+        for t in 0..total {
+            let weight = weights[entity * total + t];
+            if weight != 0.0 {
+                let token = tokens[document * total + t];
+                let token = usize::try_from(token).ok().filter(|&p| p < len)?;
+                own.push((token, weight));
+            }
+        }
+        rows.push(own);
+    }
+    let rows = WeightedRows {
+        dims: [b, heads, len, entities],
+        entities: Arc::new(rows),
+    };
+    if let Ok(a) = downcast::<_, Tensor<CpuAutodiff, 4>>(attention.clone()) {
+        let a = a.into_primitive().tensor();
+        let out = attention_forward(&a.primitive, &rows)?;
+        let out = record(MentionAttentionBackward, [a], out, |_| rows);
+        return downcast(Tensor::<CpuAutodiff, 4>::from_primitive(
+            TensorPrimitive::Float(out),
+        ))
+        .ok();
+    }
+    let a = downcast::<_, Tensor<Cpu, 4>>(attention.clone()).ok()?;
+    let out = attention_forward(&a.into_primitive().tensor(), &rows)?;
+    downcast(Tensor::<Cpu, 4>::from_primitive(TensorPrimitive::Float(
+        out,
+    )))
+    .ok()
+}
+
+/// `out[d, k, e] = sum over e's mentions of weight * A[d, k, token]`, in parallel over
+/// (document, head) blocks.
+fn attention_forward(attention: &FlexTensor, rows: &WeightedRows) -> Option<FlexTensor> {
+    let a = f32_values(attention)?;
+    let [b, heads, len, entities] = rows.dims;
+    let out = par_filled(b * heads * entities * len, entities * len, |block, out| {
+        let document = block / heads;
+        let a = &a[block * len * len..][..len * len];
+        for (e, out) in out.chunks_exact_mut(len).enumerate() {
+            for &(token, weight) in &rows.entities[document * entities + e] {
+                out.iter_mut()
+                    .zip(&a[token * len..][..len])
+                    .for_each(|(o, &v)| *o += weight * v);
+            }
+        }
+    });
+    Some(flex_tensor(out, &[b, heads, entities, len]))
+}
+
+#[derive(Debug)]
+struct MentionAttentionBackward;
+
+impl Backward<Cpu, 1> for MentionAttentionBackward {
+    type State = WeightedRows;
+
+    fn backward(self, ops: Ops<WeightedRows, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Cpu>(&ops.node);
+        let [parent] = ops.parents;
+        let Some(node) = parent else { return };
+        let rows = ops.state;
+        let Some(g) = f32_values(&grad) else {
+            unreachable!("mention attention: the attention was checked to be f32 forward")
+        };
+        let [b, heads, len, entities] = rows.dims;
+        // Each (document, head) block of dA zeroed and filled by its own task.
+        let da = par_filled(b * heads * len * len, len * len, |block, da| {
+            let document = block / heads;
+            let g = &g[block * entities * len..][..entities * len];
+            for (e, g) in g.chunks_exact(len).enumerate() {
+                for &(token, weight) in &rows.entities[document * entities + e] {
+                    da[token * len..][..len]
+                        .iter_mut()
+                        .zip(g)
+                        .for_each(|(d, &g)| *d += weight * g);
+                }
+            }
+        });
+        grads.register::<Cpu>(node.id, flex_tensor(da, &[b, heads, len, len]));
+    }
 }
 
 #[cfg(test)]

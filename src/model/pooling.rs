@@ -104,6 +104,23 @@ fn masked_logsumexp<B: Backend>(x: Tensor<B, 4>, mask: Tensor<B, 4, Bool>) -> Te
 /// Entity attention `[b, heads, E, L]`: the mean of the last-layer attention rows at the
 /// entity's mentions (Sec. 2.3), zeros for an entity with no surviving mention.
 pub fn entity_attention<B: Backend>(attention: Tensor<B, 4>, index: &HeadIndex<B>) -> Tensor<B, 4> {
+    // On burn-flex straight from the mention rows (`kernels::mention_pooling`).
+    let fused = crate::kernels::mention_pooling::mention_attention(
+        &attention,
+        &index.mention_tokens,
+        &index.mention_average,
+    );
+    if let Some(entity_attention) = fused {
+        return entity_attention;
+    }
+    entity_attention_ops(attention, index)
+}
+
+/// [`entity_attention`] in burn's ops.
+pub fn entity_attention_ops<B: Backend>(
+    attention: Tensor<B, 4>,
+    index: &HeadIndex<B>,
+) -> Tensor<B, 4> {
     let [b, heads, len, l] = attention.dims();
     let [_, mtot] = index.mention_tokens.dims();
     let tokens = index
@@ -184,5 +201,48 @@ mod tests {
             .unwrap();
         // Rows 1 and 3 are [4..8] and [12..16]; their mean is [8, 9, 10, 11].
         assert_eq!(out, vec![8.0, 9.0, 10.0, 11.0, 0.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn fused_entity_attention_and_its_gradient_match_burns_ops() {
+        use crate::backend::CpuAutodiff;
+        use burn::tensor::{Distribution, Tolerance};
+        type B = CpuAutodiff;
+        let device = Default::default();
+        // Two documents of different lengths; a token shared by two entities, an entity whose
+        // only mention is truncated away, one with three mentions.
+        let feature = |len: usize, entity_pos: Vec<Vec<usize>>| Feature {
+            doc_index: 0,
+            title: String::new(),
+            input_ids: vec![1; len],
+            hts: vec![(0, 1)],
+            labels: vec![vec![]],
+            entity_pos,
+        };
+        let features = [
+            feature(9, vec![vec![0, 2, 5], vec![2], vec![40]]),
+            feature(6, vec![vec![1], vec![3, 4]]),
+        ];
+        let batch = AtlopBatch::<B>::from_features(&features, 2, 0, &device).unwrap();
+        let len = batch.input_ids.dims()[1];
+        let attention =
+            Tensor::<B, 4>::random([2, 3, len, len], Distribution::Uniform(0.0, 1.0), &device)
+                .require_grad();
+        let w = Tensor::<B, 4>::random([2, 3, 3, len], Distribution::Normal(0.0, 1.0), &device);
+        let run = |y: Tensor<B, 4>| {
+            let grads = (y.clone() * w.clone()).sum().backward();
+            let grad = attention.grad(&grads).expect("tracked");
+            (y.into_data(), grad.into_data())
+        };
+        let (want, want_grad) = run(entity_attention_ops(attention.clone(), &batch.index));
+        let index = &batch.index;
+        let fused = crate::kernels::mention_pooling::mention_attention(
+            &attention,
+            &index.mention_tokens,
+            &index.mention_average,
+        );
+        let (got, got_grad) = run(fused.expect("burn-flex in f32"));
+        got.assert_approx_eq::<f32>(&want, Tolerance::absolute(1e-6));
+        got_grad.assert_approx_eq::<f32>(&want_grad, Tolerance::absolute(1e-6));
     }
 }
