@@ -5,8 +5,8 @@
 //! a time from a ChaCha generator on one thread, then multiplies twice (mask, then scale). For a
 //! MiniLM training step (4 documents) that is ~32 M draws, about 10 % of the step in `perf`.
 //! Here the mask ([`crate::kernels::dropout_mask`], shared with the fused attention kernels)
-//! already holds `0` or `1 / (1 - p)` and is hashed from (seed, element index)
-//! with SplitMix64 in parallel: one multiplication, and the same mask whatever the thread count.
+//! already holds `0` or `1 / (1 - p)` and is hashed from (seed, element index) in parallel: one
+//! multiplication, and the same mask whatever the thread count.
 //! The seed is drawn from the backend's generator, so `B::seed` still makes runs repeatable.
 
 use burn::nn::Dropout;
