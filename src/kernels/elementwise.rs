@@ -7,10 +7,10 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
+use burn::tensor::{Tensor, TensorMetadata};
 
-use super::{downcast, f32_values, flex_tensor, par_filled, record};
-use crate::backend::{Cpu, CpuAutodiff};
+use super::{f32_values, flex_tensor, on_flex, par_filled, record, TrackedTensor};
+use crate::backend::Cpu;
 
 /// Elements per parallel task.
 const CHUNK: usize = 1 << 14;
@@ -32,12 +32,7 @@ impl Elementwise {
     /// `f(x)` on burn-flex in f32 (tracked when `B` is autodiff); `None` for another backend
     /// or dtype, and the caller runs burn's op.
     pub fn try_apply<B: Backend, const D: usize>(self, x: &Tensor<B, D>) -> Option<Tensor<B, D>> {
-        if let Ok(x) = downcast::<_, Tensor<CpuAutodiff, D>>(x.clone()) {
-            return downcast(self.tracked(x)?).ok();
-        }
-        let x = downcast::<_, Tensor<Cpu, D>>(x.clone()).ok()?;
-        let y = self.forward(&x.into_primitive().tensor())?;
-        downcast(Tensor::<Cpu, D>::from_primitive(TensorPrimitive::Float(y))).ok()
+        on_flex(x, |x| self.tracked(x), |x| self.forward(x))
     }
 
     fn forward(self, x: &FlexTensor) -> Option<FlexTensor> {
@@ -57,19 +52,17 @@ impl Elementwise {
         Some(flex_tensor(dx, saved.shape().as_slice()))
     }
 
-    fn tracked<const D: usize>(self, x: Tensor<CpuAutodiff, D>) -> Option<Tensor<CpuAutodiff, D>> {
-        let x = x.into_primitive().tensor();
+    fn tracked(self, x: TrackedTensor) -> Option<TrackedTensor> {
         let y = self.forward(&x.primitive)?;
         // A handle on the output (shared values, no copy) for a backward that reads it.
         let output = y.clone();
-        let out = record(ElementwiseBackward(self), [x], y, |[x]| {
+        Some(record(ElementwiseBackward(self), [x], y, |[x]| {
             if self.saves_output {
                 output
             } else {
                 x
             }
-        });
-        Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
+        }))
     }
 }
 

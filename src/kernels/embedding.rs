@@ -13,10 +13,10 @@ use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::nn::Embedding;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Int, Tensor, TensorMetadata, TensorPrimitive};
+use burn::tensor::{Int, Tensor, TensorMetadata};
 
-use super::{downcast, f32_values, flex_tensor, par_filled, record, Kernel};
-use crate::backend::{Cpu, CpuAutodiff};
+use super::{f32_values, flex_tensor, on_flex, par_filled, record, Kernel, TrackedTensor};
+use crate::backend::Cpu;
 
 /// Values per parallel task when writing the gradient's zeros and the looked-up rows.
 const CHUNK: usize = 1 << 15;
@@ -48,12 +48,11 @@ fn try_fused<B: Backend>(
         .map(|id| usize::try_from(id).ok().filter(|&id| id < vocab))
         .collect::<Option<_>>()?;
     let ids = Arc::new(ids);
-    if let Ok(weight) = downcast::<_, Tensor<CpuAutodiff, 2>>(weight.clone()) {
-        return downcast(tracked(weight, ids, [batch, len])?).ok();
-    }
-    let weight = downcast::<_, Tensor<Cpu, 2>>(weight).ok()?;
-    let y = forward_on(&weight.into_primitive().tensor(), &ids, [batch, len])?;
-    downcast(Tensor::<Cpu, 3>::from_primitive(TensorPrimitive::Float(y))).ok()
+    on_flex(
+        &weight,
+        |w| tracked(w, ids.clone(), [batch, len]),
+        |w| forward_on(w, &ids, [batch, len]),
+    )
 }
 
 fn forward_on(weight: &FlexTensor, ids: &[usize], [batch, len]: [usize; 2]) -> Option<FlexTensor> {
@@ -108,20 +107,22 @@ impl Backward<Cpu, 1> for EmbeddingBackward {
 }
 
 fn tracked(
-    weight: Tensor<CpuAutodiff, 2>,
+    weight: TrackedTensor,
     ids: Arc<Vec<usize>>,
     shape: [usize; 2],
-) -> Option<Tensor<CpuAutodiff, 3>> {
-    let weight = weight.into_primitive().tensor();
+) -> Option<TrackedTensor> {
     let y = forward_on(&weight.primitive, &ids, shape)?;
     let dims = [weight.primitive.shape()[0], weight.primitive.shape()[1]];
-    let out = record(EmbeddingBackward, [weight], y, |_| Saved { ids, dims });
-    Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
+    Some(record(EmbeddingBackward, [weight], y, |_| Saved {
+        ids,
+        dims,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::CpuAutodiff;
     use burn::module::AutodiffModule;
     use burn::nn::EmbeddingConfig;
     use burn::tensor::{Distribution, Tolerance};

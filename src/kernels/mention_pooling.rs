@@ -21,10 +21,10 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Bool, Int, Tensor, TensorPrimitive};
+use burn::tensor::{Bool, Int, Tensor};
 
-use super::{downcast, f32_values, flex_tensor, math, par_filled, record, Kernel};
-use crate::backend::{Cpu, CpuAutodiff};
+use super::{f32_values, flex_tensor, math, on_flex, par_filled, record, Kernel, TrackedTensor};
+use crate::backend::Cpu;
 
 /// Entities per parallel task in the forward pass.
 const ENTITIES: usize = 8;
@@ -76,15 +76,11 @@ pub fn logsumexp_pooling<B: Backend>(
         dims: [b, len, h, entities],
         rows: Arc::new(rows),
     };
-    if let Ok(x) = downcast::<_, Tensor<CpuAutodiff, 3>>(hidden.clone()) {
-        return downcast(tracked(x, mentions)?).ok();
-    }
-    let x = downcast::<_, Tensor<Cpu, 3>>(hidden.clone()).ok()?;
-    let out = forward_on(&x.into_primitive().tensor(), &mentions)?;
-    downcast(Tensor::<Cpu, 3>::from_primitive(TensorPrimitive::Float(
-        out,
-    )))
-    .ok()
+    on_flex(
+        hidden,
+        |x| tracked(x, mentions.clone()),
+        |x| forward_on(x, &mentions),
+    )
 }
 
 fn forward_on(hidden: &FlexTensor, mentions: &Mentions) -> Option<FlexTensor> {
@@ -169,17 +165,20 @@ impl Backward<Cpu, 1> for LogsumexpPoolingBackward {
     }
 }
 
-fn tracked(hidden: Tensor<CpuAutodiff, 3>, mentions: Mentions) -> Option<Tensor<CpuAutodiff, 3>> {
-    let hidden = hidden.into_primitive().tensor();
+fn tracked(hidden: TrackedTensor, mentions: Mentions) -> Option<TrackedTensor> {
     let out = forward_on(&hidden.primitive, &mentions)?;
     // A handle on the output (shared values, no copy) for the backward, which reads it.
     let output = out.clone();
-    let out = record(LogsumexpPoolingBackward, [hidden], out, |[hidden]| Saved {
-        hidden,
-        output,
-        mentions,
-    });
-    Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
+    Some(record(
+        LogsumexpPoolingBackward,
+        [hidden],
+        out,
+        |[hidden]| Saved {
+            hidden,
+            output,
+            mentions,
+        },
+    ))
 }
 
 /// Each entity's mentions as (token position, weight) pairs, entity-major over `b * E`, and the
@@ -234,21 +233,14 @@ pub fn mention_attention<B: Backend>(
         dims: [b, heads, len, entities],
         entities: Arc::new(rows),
     };
-    if let Ok(a) = downcast::<_, Tensor<CpuAutodiff, 4>>(attention.clone()) {
-        let a = a.into_primitive().tensor();
-        let out = attention_forward(&a.primitive, &rows)?;
-        let out = record(MentionAttentionBackward, [a], out, |_| rows);
-        return downcast(Tensor::<CpuAutodiff, 4>::from_primitive(
-            TensorPrimitive::Float(out),
-        ))
-        .ok();
-    }
-    let a = downcast::<_, Tensor<Cpu, 4>>(attention.clone()).ok()?;
-    let out = attention_forward(&a.into_primitive().tensor(), &rows)?;
-    downcast(Tensor::<Cpu, 4>::from_primitive(TensorPrimitive::Float(
-        out,
-    )))
-    .ok()
+    on_flex(
+        attention,
+        |a| {
+            let out = attention_forward(&a.primitive, &rows)?;
+            Some(record(MentionAttentionBackward, [a], out, |_| rows.clone()))
+        },
+        |a| attention_forward(a, &rows),
+    )
 }
 
 /// `out[d, k, e] = sum over e's mentions of weight * A[d, k, token]`, in parallel over
@@ -305,6 +297,7 @@ impl Backward<Cpu, 1> for MentionAttentionBackward {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::CpuAutodiff;
     use crate::model::pooling::{entity_embeddings_ops, EntityPooling};
     use burn::tensor::{Distribution, TensorData, Tolerance};
 

@@ -39,6 +39,9 @@ use std::borrow::Cow;
 
 use burn::backend::flex::FlexTensor;
 
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorPrimitive};
+
 use crate::backend::{Cpu, CpuAutodiff};
 
 pub(crate) use product::{matmul, Threads, View};
@@ -149,6 +152,27 @@ pub(crate) fn par_filled(
 
 /// A tracked burn-flex tensor: its values and its node in the autodiff graph.
 pub(crate) type TrackedTensor = burn::tensor::ops::FloatTensor<CpuAutodiff>;
+
+/// Runs a kernel of one float input when `B` is burn-flex: `tracked` (which records its
+/// backward, see [`record`]) with autodiff, `plain` on the values without; `None` for any other
+/// backend or when the kernel declines (another dtype, indices out of range), and the caller
+/// runs burn's ops.
+pub(crate) fn on_flex<B: Backend, const D: usize, const O: usize>(
+    input: &Tensor<B, D>,
+    tracked: impl FnOnce(TrackedTensor) -> Option<TrackedTensor>,
+    plain: impl FnOnce(&FlexTensor) -> Option<FlexTensor>,
+) -> Option<Tensor<B, O>> {
+    if let Ok(x) = downcast::<_, Tensor<CpuAutodiff, D>>(input.clone()) {
+        let y = tracked(x.into_primitive().tensor())?;
+        return downcast(Tensor::<CpuAutodiff, O>::from_primitive(
+            TensorPrimitive::Float(y),
+        ))
+        .ok();
+    }
+    let x = downcast::<_, Tensor<Cpu, D>>(input.clone()).ok()?;
+    let y = plain(&x.into_primitive().tensor())?;
+    downcast(Tensor::<Cpu, O>::from_primitive(TensorPrimitive::Float(y))).ok()
+}
 
 /// Records `output`, computed by a kernel from `inputs`, in the autodiff graph with `op` as its
 /// backward: `state` (what the backward keeps) is built from the inputs' values only when some

@@ -18,10 +18,10 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Int, Tensor, TensorPrimitive};
+use burn::tensor::{Int, Tensor};
 
-use super::{downcast, f32_values, flex_tensor, par_filled, record, Kernel};
-use crate::backend::{Cpu, CpuAutodiff};
+use super::{f32_values, flex_tensor, on_flex, par_filled, record, Kernel, TrackedTensor};
+use crate::backend::Cpu;
 
 /// Pairs per parallel task in the forward pass.
 const PAIRS: usize = 16;
@@ -71,12 +71,11 @@ pub fn pair_products<B: Backend>(
         dims: [b, heads, e, l],
         entities: Arc::new(entities),
     };
-    if let Ok(a) = downcast::<_, Tensor<CpuAutodiff, 4>>(entity_attention.clone()) {
-        return downcast(tracked(a, pairs)?).ok();
-    }
-    let a = downcast::<_, Tensor<Cpu, 4>>(entity_attention.clone()).ok()?;
-    let q = forward_on(&a.into_primitive().tensor(), &pairs)?;
-    downcast(Tensor::<Cpu, 2>::from_primitive(TensorPrimitive::Float(q))).ok()
+    on_flex(
+        entity_attention,
+        |a| tracked(a, pairs.clone()),
+        |a| forward_on(a, &pairs),
+    )
 }
 
 fn forward_on(a: &FlexTensor, pairs: &Pairs) -> Option<FlexTensor> {
@@ -149,16 +148,18 @@ impl Backward<Cpu, 1> for PairProductsBackward {
     }
 }
 
-fn tracked(a: Tensor<CpuAutodiff, 4>, pairs: Pairs) -> Option<Tensor<CpuAutodiff, 2>> {
-    let a = a.into_primitive().tensor();
+fn tracked(a: TrackedTensor, pairs: Pairs) -> Option<TrackedTensor> {
     let q = forward_on(&a.primitive, &pairs)?;
-    let out = record(PairProductsBackward, [a], q, |[a]| Saved { a, pairs });
-    Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
+    Some(record(PairProductsBackward, [a], q, |[a]| Saved {
+        a,
+        pairs,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::CpuAutodiff;
     use burn::tensor::{Distribution, Tolerance};
 
     /// burn's composite: all entity pairs by a batched matmul, then the real pairs' rows.
