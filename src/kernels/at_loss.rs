@@ -94,27 +94,27 @@ fn forward_on(
     } else {
         Vec::new()
     };
-    let rows = x.par_chunks(ROWS * c).zip(y.par_chunks(ROWS * c));
+    // One task's pairs: their losses and, when asked for, their gradient rows.
+    let task = |x: &[f32], y: &[f32], losses: &mut [f32], mut grad: Option<&mut [f32]>| {
+        for (i, loss) in losses.iter_mut().enumerate() {
+            let at = i * c..(i + 1) * c;
+            let grad = grad.as_deref_mut().map(|g| &mut g[at.clone()]);
+            *loss = row_loss(&x[at.clone()], &y[at], grad);
+        }
+    };
+    let rows =
+        (x.par_chunks(ROWS * c).zip(y.par_chunks(ROWS * c))).zip(losses.par_chunks_mut(ROWS));
     if with_grad {
-        rows.zip(losses.par_chunks_mut(ROWS))
-            .zip(grad.par_chunks_mut(ROWS * c))
-            .for_each(|(((x, y), losses), grad)| {
-                for (i, loss) in losses.iter_mut().enumerate() {
-                    let at = i * c..(i + 1) * c;
-                    *loss = row_loss(&x[at.clone()], &y[at.clone()], Some(&mut grad[at]));
-                }
-            });
+        rows.zip(grad.par_chunks_mut(ROWS * c))
+            .for_each(|(((x, y), losses), grad)| task(x, y, losses, Some(grad)));
     } else {
-        rows.zip(losses.par_chunks_mut(ROWS))
-            .for_each(|((x, y), losses)| {
-                for (i, loss) in losses.iter_mut().enumerate() {
-                    let at = i * c..(i + 1) * c;
-                    *loss = row_loss(&x[at.clone()], &y[at], None);
-                }
-            });
+        rows.for_each(|((x, y), losses)| task(x, y, losses, None));
     }
-    let mean = (losses.iter().map(|&l| l as f64).sum::<f64>() / n.max(1) as f64) as f32;
-    let mean = if n == 0 { f32::NAN } else { mean };
+    let mean = if n == 0 {
+        f32::NAN
+    } else {
+        (losses.iter().map(|&l| l as f64).sum::<f64>() / n as f64) as f32
+    };
     let grad = with_grad.then(|| flex_tensor(grad, &[n, c]));
     Some((flex_tensor(vec![mean], &[1]), grad))
 }

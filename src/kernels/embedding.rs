@@ -15,7 +15,9 @@ use burn::nn::Embedding;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorMetadata};
 
-use super::{f32_values, flex_tensor, on_flex, par_filled, record, Kernel, TrackedTensor};
+use super::{
+    f32_values, flex_tensor, host_indices, on_flex, par_filled, record, Kernel, TrackedTensor,
+};
 use crate::backend::Cpu;
 
 /// Values per parallel task when writing the gradient's zeros and the looked-up rows.
@@ -39,15 +41,7 @@ fn try_fused<B: Backend>(
     let weight = embedding.weight.val();
     let [vocab, _] = weight.dims();
     let [batch, len] = ids.dims();
-    let ids: Vec<usize> = ids
-        .to_data()
-        .convert::<i64>()
-        .into_vec::<i64>()
-        .ok()?
-        .into_iter()
-        .map(|id| usize::try_from(id).ok().filter(|&id| id < vocab))
-        .collect::<Option<_>>()?;
-    let ids = Arc::new(ids);
+    let ids = Arc::new(host_indices(ids, vocab)?);
     on_flex(
         &weight,
         |w| tracked(w, ids.clone(), [batch, len]),

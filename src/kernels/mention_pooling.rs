@@ -23,7 +23,9 @@ use burn::backend::flex::FlexTensor;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 
-use super::{f32_values, flex_tensor, math, on_flex, par_filled, record, Kernel, TrackedTensor};
+use super::{
+    f32_values, flex_tensor, host_indices, math, on_flex, par_filled, record, Kernel, TrackedTensor,
+};
 use crate::backend::Cpu;
 
 /// Entities per parallel task in the forward pass.
@@ -54,11 +56,8 @@ pub fn logsumexp_pooling<B: Backend>(
     if pb != b {
         return None;
     }
-    let positions = mention_pos
-        .to_data()
-        .convert::<i64>()
-        .into_vec::<i64>()
-        .ok()?;
+    // Padding slots hold position 0 (`batch::HeadIndex`), so every position is checked.
+    let positions = host_indices(mention_pos, len)?;
     let mask = mention_mask.to_data().into_vec::<bool>().ok()?;
     let mut rows = Vec::with_capacity(b * entities);
     for entity in 0..b * entities {
@@ -66,8 +65,7 @@ pub fn logsumexp_pooling<B: Backend>(
         let mut own = Vec::new();
         for slot in entity * slots..(entity + 1) * slots {
             if mask[slot] {
-                let position = usize::try_from(positions[slot]).ok().filter(|&p| p < len)?;
-                own.push(document * len + position);
+                own.push(document * len + positions[slot]);
             }
         }
         rows.push(own);
@@ -205,11 +203,8 @@ pub fn mention_attention<B: Backend>(
     if cols != len || mention_tokens.dims() != [b, total] || mention_average.dims()[0] != b {
         return None;
     }
-    let tokens = mention_tokens
-        .to_data()
-        .convert::<i64>()
-        .into_vec::<i64>()
-        .ok()?;
+    // Padding holds token 0 (`batch::HeadIndex`), so every token is checked.
+    let tokens = host_indices(mention_tokens, len)?;
     let weights = mention_average
         .to_data()
         .convert::<f32>()
@@ -222,9 +217,7 @@ pub fn mention_attention<B: Backend>(
         for t in 0..total {
             let weight = weights[entity * total + t];
             if weight != 0.0 {
-                let token = tokens[document * total + t];
-                let token = usize::try_from(token).ok().filter(|&p| p < len)?;
-                own.push((token, weight));
+                own.push((tokens[document * total + t], weight));
             }
         }
         rows.push(own);

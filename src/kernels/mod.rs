@@ -199,6 +199,19 @@ where
     }
 }
 
+/// The values of an index tensor on the host, each checked to lie in `0..bound`; `None` when
+/// one does not, and the kernel declines (burn's ops then run and report it their own way).
+pub(crate) fn host_indices<B: Backend, const D: usize>(
+    indices: &Tensor<B, D, burn::tensor::Int>,
+    bound: usize,
+) -> Option<Vec<usize>> {
+    let values = indices.to_data().convert::<i64>().into_vec::<i64>().ok()?;
+    values
+        .into_iter()
+        .map(|i| usize::try_from(i).ok().filter(|&i| i < bound))
+        .collect()
+}
+
 /// A flex tensor owning `values` with `shape`.
 pub(crate) fn flex_tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
     FlexTensor::from_data(burn::tensor::TensorData::new(values, shape.to_vec()))

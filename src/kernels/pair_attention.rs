@@ -20,7 +20,9 @@ use burn::backend::flex::FlexTensor;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
-use super::{f32_values, flex_tensor, on_flex, par_filled, record, Kernel, TrackedTensor};
+use super::{
+    f32_values, flex_tensor, host_indices, on_flex, par_filled, record, Kernel, TrackedTensor,
+};
 use crate::backend::Cpu;
 
 /// Pairs per parallel task in the forward pass.
@@ -53,20 +55,10 @@ pub fn pair_products<B: Backend>(
         return None;
     }
     let [b, heads, e, l] = entity_attention.dims();
-    let entities: Vec<[usize; 3]> = codes
-        .to_data()
-        .convert::<i64>()
-        .into_vec::<i64>()
-        .ok()?
+    let entities: Vec<[usize; 3]> = host_indices(codes, b * e * e)?
         .into_iter()
-        .map(|code| {
-            let code = code as usize;
-            [code / (e * e), (code / e) % e, code % e]
-        })
+        .map(|code| [code / (e * e), (code / e) % e, code % e])
         .collect();
-    if entities.iter().any(|&[d, ..]| d >= b) {
-        return None;
-    }
     let pairs = Pairs {
         dims: [b, heads, e, l],
         entities: Arc::new(entities),
